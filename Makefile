@@ -1,0 +1,36 @@
+# `make demo` and `make test` work on a fresh machine with only Python >= 3.11 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RUNS := runs
+
+.PHONY: setup demo test lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "stackpress needs Python >= 3.11, found " + sys.version.split()[0])'
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+	  echo "Python's venv module is missing; installing python3-venv"; \
+	  apt-get update -qq && apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p $(RUNS)
+	$(BIN)/stackpress run demo --bench sim-hydraulic --out $(RUNS)/demo.sqlite --overwrite
+	$(BIN)/stackpress export $(RUNS)/demo.sqlite --to $(RUNS)/demo.csv
+	$(BIN)/stackpress export $(RUNS)/demo.sqlite --to $(RUNS)/demo.parquet
+	$(BIN)/stackpress report $(RUNS)/demo.sqlite --out $(RUNS)/demo-report
+	@echo "run: $(RUNS)/demo.sqlite  export: $(RUNS)/demo.csv, $(RUNS)/demo.parquet  report: $(RUNS)/demo-report/"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) $(RUNS)

@@ -1,0 +1,1 @@
+"""Instruments: the roles the engine talks to, and the drivers that fill them."""
