@@ -14,7 +14,7 @@ import pint
 
 ureg = pint.UnitRegistry()
 
-_NUMBER_THEN_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+_NUMBER_THEN_UNIT = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 _BARE_POWER = re.compile(r"([A-Za-zµ])(\d+)")
 
 

@@ -1,1 +1,1 @@
-"""control"""
+"""Control: the PID, the pressure regulator, the interlocks and the fixed-rate engine."""

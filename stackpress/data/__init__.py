@@ -1,1 +1,61 @@
-"""data"""
+"""Run data: record a run to disk as it goes, read it back, export it, analyse it, report on it.
+
+- `Recorder` writes a run file (SQLite, WAL) while the run goes, decimating
+  engine ticks by a `RecordingPolicy` and committing about once per wall second.
+- `read_run(path)` reads a run (finished, still being written, or crashed) into
+  pandas: `stackpress.data.read_run(path).samples` is a DataFrame with one
+  column per `stackpress.sample.SAMPLE_FIELDS` entry, in SI units.
+- `export_run(run_path, out_path)` writes Battery Data Format CSV or Parquet.
+- `cycle_table(samples)` gives capacities, efficiency, pressure and swelling per cycle.
+- `make_report(run_path, out_dir)` writes figures, the cycle table and a summary.
+
+The names are loaded on first use: the engine imports `Recorder` without
+paying for pandas, pyarrow and matplotlib (~0.8 s), which only reading,
+export and reports need.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stackpress.data.analysis import CYCLE_COLUMNS, cycle_table, pressure_tracking
+    from stackpress.data.export import COLUMNS, DECLARED_COLUMNS, export_run, to_bdf
+    from stackpress.data.recorder import DEFAULT_POLICY, Recorder, RecordingPolicy, RunInProgressError
+    from stackpress.data.report import make_report
+    from stackpress.data.runfile import NotARunError, Run, read_run
+
+__all__ = [
+    "COLUMNS",
+    "CYCLE_COLUMNS",
+    "DECLARED_COLUMNS",
+    "DEFAULT_POLICY",
+    "NotARunError",
+    "Recorder",
+    "RecordingPolicy",
+    "Run",
+    "RunInProgressError",
+    "cycle_table",
+    "export_run",
+    "make_report",
+    "pressure_tracking",
+    "read_run",
+    "to_bdf",
+]
+# Cheapest first, so a name is found without importing the heavier modules after it.
+_SUBMODULES = ("recorder", "runfile", "analysis", "export", "report")
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        for submodule in _SUBMODULES:
+            module = import_module(f"{__name__}.{submodule}")
+            if hasattr(module, name):
+                globals()[name] = value = getattr(module, name)  # later look-ups skip this function
+                return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,134 @@
+"""A bench: the instruments around one cell, and the settings that go with them.
+
+A bench is a TOML file (or the name of a bundled one, e.g. `sim-hydraulic`).
+This module reads the settings every bench has — the cell's area and nominal
+capacity, the hard pressure limit, the engine period, the regulator gains —
+checks their units, and connects the instruments. The simulated instruments
+read the [cell], [fixture] and [load_cell] tables themselves.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from stackpress.clock import Clock
+from stackpress.control.engine import Instruments
+from stackpress.control.pid import Gains
+from stackpress.units import UnitError, quantity
+
+DEFAULT_BENCH = "sim-hydraulic"
+_SECTIONS = {"name", "description", "cell", "fixture", "load_cell", "engine", "limits", "regulator", "cycler"}
+_OWN_KEYS = {  # the sections this module reads whole; the simulator checks [cell], [fixture], [load_cell]
+    "engine": {"period"},
+    "limits": {"max_pressure", "safe_preload"},
+    "regulator": {"kp", "ki", "kd"},
+    "cycler": {"max_current"},
+}
+
+
+class BenchError(ValueError):
+    """A bench file that cannot be used, with the file and the setting named."""
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    source: str
+    text: str
+    tables: dict[str, Any]
+    area: float  # m2
+    capacity: float  # C, nominal: loading x area, the reference of C-rates
+    max_pressure: float  # Pa, the hard limit
+    safe_preload: float  # Pa, where the actuator backs off to after an over-pressure
+    period: float  # s, engine tick
+    gains: Gains  # pressure regulator, in Pa/Pa and Pa/(Pa s)
+    current_limit: float  # A, compliance of voltage holds
+
+    def connect(self, clock: Clock, seed: int = 0) -> tuple[Instruments, float]:
+        """The bench's instruments and the stack thickness that is not electrode (m)."""
+        from stackpress.sims.world import SimWorld  # the only kind of bench so far: simulated
+
+        try:
+            world = SimWorld.from_bench(self.tables, clock, seed=seed)
+        except ValueError as exc:
+            raise BenchError(f"{self.source}: {exc}") from exc
+        instruments = Instruments(world.cycler, world.force_sensor, world.actuator)
+        rating = instruments.actuator.command_range[1] / self.area
+        if self.max_pressure > rating:
+            raise BenchError(
+                f"{self.source}: [limits] max_pressure {self.max_pressure / 1e6:g} MPa is above "
+                f"the fixture's rating {rating / 1e6:g} MPa"
+            )
+        return instruments, world.other_layers_thickness
+
+
+def bundled_benches() -> dict[str, Path]:
+    folder = resources.files("stackpress") / "benches"
+    return {Path(str(f)).stem: Path(str(f)) for f in folder.iterdir() if str(f).endswith(".toml")}
+
+
+def load_bench(name_or_path: str | Path = DEFAULT_BENCH) -> Bench:
+    """Read a bench file, or a bundled bench by name."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        bundled = bundled_benches()
+        if str(name_or_path) not in bundled:
+            raise BenchError(
+                f"no bench file {str(name_or_path)!r} and no bundled bench of that name "
+                f"(bundled: {', '.join(sorted(bundled))})"
+            )
+        path = bundled[str(name_or_path)]
+    text = path.read_text()
+    try:
+        tables = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError(f"{path}: {exc}") from exc
+    return parse_bench(tables, text=text, source=str(path), default_name=path.stem)
+
+
+def parse_bench(tables: dict[str, Any], *, text: str, source: str, default_name: str) -> Bench:
+    unknown = sorted(set(tables) - _SECTIONS)
+    if unknown:
+        raise BenchError(f"{source}: unknown section or key {', '.join(unknown)}")
+    for section, keys in _OWN_KEYS.items():
+        table = tables.get(section, {})
+        if not isinstance(table, dict):
+            raise BenchError(f"{source}: [{section}] must be a table")
+        for key in sorted(set(table) - keys):
+            raise BenchError(f"{source}: unknown key [{section}] {key} (known: {', '.join(sorted(keys))})")
+
+    def setting(section: str, key: str, unit: str, default: str) -> float:
+        value = tables.get(section, {}).get(key, default)
+        try:
+            number = quantity(value, unit, f"{source}: [{section}] {key}")
+        except UnitError as exc:
+            raise BenchError(str(exc)) from exc
+        if number <= 0:
+            raise BenchError(f"{source}: [{section}] {key} must be positive, got {value!r}")
+        return number
+
+    def gain(key: str, default: float) -> float:
+        value = tables.get("regulator", {}).get(key, default)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise BenchError(f"{source}: [regulator] {key} must be a number >= 0, got {value!r}")
+        return float(value)
+
+    area = setting("cell", "area", "m**2", "0.785 cm2")
+    capacity = setting("cell", "loading", "A*s/m**2", "3 mAh/cm2") * area
+    return Bench(
+        name=str(tables.get("name", default_name)),
+        source=source,
+        text=text,
+        tables=tables,
+        area=area,
+        capacity=capacity,
+        max_pressure=setting("limits", "max_pressure", "Pa", "100 MPa"),
+        safe_preload=setting("limits", "safe_preload", "Pa", "5 MPa"),
+        period=setting("engine", "period", "s", "1 s"),
+        gains=Gains(gain("kp", 0.5), gain("ki", 0.5), gain("kd", 0.0)),
+        current_limit=setting("cycler", "max_current", "A", f"{capacity / 3600 * 1e3:.6g} mA"),
+    )

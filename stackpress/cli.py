@@ -1,0 +1,141 @@
+"""The `stackpress` command: run a protocol, export a run, make a report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from stackpress.bench import DEFAULT_BENCH, BenchError, load_bench
+from stackpress.protocols.errors import ProtocolError
+from stackpress.protocols.load import load_protocol
+from stackpress.sample import Event, Sample
+from stackpress.units import UnitError
+
+_FINAL_EXIT_CODES = {"finished": 0, "aborted": 130}
+
+
+class Progress:
+    """One status line, refreshed at most every `every` wall seconds (a new line when not a terminal)."""
+
+    def __init__(self, stream: TextIO, every: float | None = None) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.every = every if every is not None else (0.2 if self.tty else 5.0)
+        self._last = -float("inf")
+        self.latest: Sample | None = None
+
+    def sample(self, s: Sample) -> None:
+        self.latest = s
+        now = time.monotonic()
+        if now - self._last < self.every:
+            return
+        self._last = now
+        self._write(s)
+
+    def event(self, e: Event) -> None:
+        if e.kind in ("trip", "fault", "warning", "operator"):
+            self.stream.write(f"\n[{e.t / 3600:8.2f} h] {e.kind.upper()}: {e.message}\n")
+
+    def finish(self) -> None:
+        if self.latest is not None:
+            self._write(self.latest)
+        self.stream.write("\n")
+
+    def _write(self, s: Sample) -> None:
+        line = (
+            f"[{s.t / 3600:8.2f} h] cycle {s.cycle:3d}  step {s.step:4d}  {s.voltage:6.3f} V  "
+            f"{s.current * 1e3:+8.3f} mA  {s.pressure / 1e6:7.3f} MPa  {s.state}"
+        )
+        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
+        self.stream.flush()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from stackpress.data.analysis import cycle_table
+    from stackpress.data.runfile import read_run
+    from stackpress.session import Session
+
+    protocol = load_protocol(args.protocol)
+    bench = load_bench(args.bench)
+    out = Path(args.out) if args.out else _default_run_path(protocol.name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    progress = Progress(sys.stdout)
+    session = Session(
+        protocol, bench, out, seed=args.seed, overwrite=args.overwrite,
+        on_sample=(progress.sample,), on_event=(progress.event,),
+    )
+    print(f"running {protocol.name!r} on {bench.name!r} -> {out}")
+    previous = signal.signal(signal.SIGINT, lambda *_: session.abort("interrupted (Ctrl-C)"))
+    try:
+        state = session.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    progress.finish()
+    print(f"run {state}: {out}")
+    table = cycle_table(read_run(out).samples)
+    if len(table):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return _FINAL_EXIT_CODES.get(state, 1)
+
+
+def _default_run_path(name: str) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{name}-{stamp}.sqlite"
+
+
+def _export(args: argparse.Namespace) -> int:
+    from stackpress.data.export import export_run
+
+    print(export_run(Path(args.run), Path(args.to)))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from stackpress.data.report import make_report
+
+    for path in make_report(Path(args.run), Path(args.out)):
+        print(path)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stackpress", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run a protocol on a bench, recording to a run file")
+    run.add_argument("protocol", help="a protocol TOML file, or the name of a bundled protocol (e.g. demo)")
+    run.add_argument("--bench", default=DEFAULT_BENCH, help=f"a bench TOML file or bundled name ({DEFAULT_BENCH})")
+    run.add_argument("--out", help="the run file to write (default: runs/NAME-DATE.sqlite)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the simulated bench's noise")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing run file")
+    run.set_defaults(handler=_run)
+
+    export = commands.add_parser("export", help="export a run to Battery Data Format CSV or Parquet")
+    export.add_argument("run", help="the run file")
+    export.add_argument("--to", required=True, help="FILE.csv or FILE.parquet")
+    export.set_defaults(handler=_export)
+
+    report = commands.add_parser("report", help="plots, per-cycle table and summary of a run")
+    report.add_argument("run", help="the run file")
+    report.add_argument("--out", required=True, help="the folder to write the report into")
+    report.set_defaults(handler=_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ProtocolError, BenchError, UnitError, FileExistsError, FileNotFoundError, ValueError) as exc:
+        print(f"stackpress: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

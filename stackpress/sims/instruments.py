@@ -1,0 +1,135 @@
+"""Simulated instruments: the driver roles (stackpress.drivers.roles) over one SimWorld.
+
+Each call first lets the world catch up with the clock, then reads or commands
+it, so the three instruments always agree. They check their commands as the real
+ones would (OutOfRange) and add their own measurement noise from seeded RNGs.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import TYPE_CHECKING
+
+from stackpress.drivers.errors import OutOfRange
+from stackpress.drivers.roles import CyclerReading
+
+if TYPE_CHECKING:
+    from stackpress.sims.world import SimWorld
+
+
+class SimCycler:
+    """A cycler channel that behaves like a source-measure unit with compliance (roles.Cycler)."""
+
+    name = "sim-cycler"
+
+    def __init__(
+        self,
+        world: SimWorld,
+        *,
+        seed: int = 0,
+        max_current: float = 0.1,
+        voltage_range: tuple[float, float] = (-5.0, 10.0),
+        voltage_noise: float = 1e-4,
+        current_noise: float = 5e-9,
+    ) -> None:
+        """`max_current` A and `voltage_range` V: what the channel can source; noises are 1 sigma."""
+        self._world = world
+        self.max_current = max_current
+        self.voltage_range = voltage_range
+        self._voltage_noise = voltage_noise
+        self._current_noise = current_noise
+        self._gauss = random.Random(f"cycler:{seed}").gauss
+
+    def _check_voltage(self, voltage: float, what: str) -> None:
+        low, high = self.voltage_range
+        if not low <= voltage <= high:
+            raise OutOfRange(self.name, f"{what} {voltage!r} V is outside {low:g}..{high:g} V")
+
+    def _check_current(self, current: float, what: str) -> None:
+        if not abs(current) <= self.max_current:
+            raise OutOfRange(self.name, f"{what} {current!r} A is beyond +-{self.max_current:g} A")
+
+    def apply_current(self, current: float, voltage_limit: float) -> None:
+        """Source `current` A (positive charges); the voltage is clamped at `voltage_limit` V."""
+        self._check_current(current, "current")
+        self._check_voltage(voltage_limit, "voltage limit")
+        self._world.source_current(current, voltage_limit)
+
+    def apply_voltage(self, voltage: float, current_limit: float) -> None:
+        """Hold `voltage` V, passing at most `current_limit` A either way."""
+        self._check_voltage(voltage, "voltage")
+        self._check_current(current_limit, "current limit")
+        if current_limit < 0.0:
+            raise OutOfRange(self.name, f"current limit {current_limit!r} A must not be negative")
+        self._world.source_voltage(voltage, current_limit)
+
+    def rest(self) -> None:
+        """Output off."""
+        self._world.open_circuit()
+
+    def read(self) -> CyclerReading:
+        """Voltage, current (exactly 0 with the output off), charge counter and cell temperature."""
+        world = self._world
+        world.advance()
+        gauss = self._gauss
+        current = world.current
+        if current != 0.0:
+            current += gauss(0.0, self._current_noise)
+        return CyclerReading(
+            voltage=world.voltage + gauss(0.0, self._voltage_noise),
+            current=current,
+            charge=world.charge,
+            temperature=world.temperature,
+        )
+
+
+class SimForceSensor:
+    """The load cell under the stack (roles.ForceSensor)."""
+
+    name = "sim-load-cell"
+
+    def __init__(self, world: SimWorld) -> None:
+        self._world = world
+
+    def read_force(self) -> float:
+        """Compressive force on the stack as the load cell reports it, N."""
+        world = self._world
+        world.advance()
+        return world.load_cell.measure(world.fixture.force, world.t)
+
+
+class SimActuator:
+    """The fixture's actuator (roles.Actuator): a hydraulic ram, or the bolts of a rigid frame."""
+
+    command_unit = "N"
+
+    def __init__(self, world: SimWorld) -> None:
+        self._world = world
+        fixture = world.fixture
+        self.name = f"sim-{fixture.kind}"
+        self.regulated = fixture.regulated
+        self.command_range = fixture.command_range
+
+    def command(self, value: float) -> None:
+        """Hydraulic: demand this ram force, N. Rigid: tighten the frame to this preload, N."""
+        low, high = self.command_range
+        if not (math.isfinite(value) and low <= value <= high):
+            raise OutOfRange(self.name, f"command {value!r} N is outside {low:g}..{high:g} N")
+        self._world.command_fixture(value)
+
+    def read_command(self) -> float:
+        """The force the actuator exerts now, N (hydraulic: the lagged ram force; rigid: the frame's)."""
+        world = self._world
+        world.advance()
+        return world.fixture.readback()
+
+    def read_gap(self) -> float:
+        """Plate separation, m."""
+        world = self._world
+        world.advance()
+        return world.fixture.gap
+
+    def stop(self) -> None:
+        """Hold: the ram keeps its present force; a rigid frame holds by itself."""
+        self._world.hold_fixture()

@@ -1,0 +1,236 @@
+"""One simulated world behind every simulated instrument: the cell, its fixture, the load cell.
+
+The world advances LAZILY: whenever an instrument is read or commanded it first
+catches up with `clock.now()`, in sub-steps of at most `max_step` seconds (one
+step per tick when the engine ticks faster). Reading twice at the same clock
+time does not advance it. It also holds the cycler's output mode (current with
+a voltage compliance, voltage with a current compliance, or open circuit) and
+its coulomb counter, so every instrument sees the same physics.
+
+Each sub-step, with the current chosen at its start (explicit in the
+coefficients, exact in the lags):
+    cell.advance(I, dt) -> cell.update_mechanics() -> fixture.update(dt, L, C)
+    -> cell.prepare(F / area) -> the mode decides the current and voltage for the next one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from stackpress.clock import Clock
+from stackpress.sims.cell import Cell, cell_params
+from stackpress.sims.fixtures import Fixture, fixture_from_section
+from stackpress.sims.instruments import SimActuator, SimCycler, SimForceSensor
+from stackpress.sims.load_cell import LoadCell, load_cell_from_section
+from stackpress.sims.settings import Section
+
+REST, CURRENT, VOLTAGE = 0, 1, 2
+
+
+class Truth(NamedTuple):
+    """The true state of the world, noiseless: for tests and benchmarks, never for the engine."""
+
+    t: float  # s
+    x: float  # Li per Si (particle mean)
+    y: float  # Li per NCM (full cell; NaN in a half cell)
+    hysteresis: float  # Si hysteresis state, -1 (lithiation branch) .. +1 (delithiation branch)
+    voltage: float  # V
+    current: float  # A, positive = charging
+    charge: float  # C, the cycler's counter
+    ocv: float  # V, open-circuit voltage of the relaxed particles
+    pressure: float  # Pa, stack pressure
+    force: float  # N, stack force
+    anode_thickness: float  # m, under the present force
+    gap: float  # m, plate separation
+    contact_fraction: float  # Si/SE interface in contact, 0..1
+    si_modulus: float  # Pa, Young's modulus of the LixSi
+    temperature: float  # degC
+
+
+class SimWorld:
+    """Cell + fixture + load cell on one clock, with the three instrument roles over them."""
+
+    def __init__(
+        self,
+        cell: Cell,
+        fixture: Fixture,
+        load_cell: LoadCell,
+        clock: Clock,
+        *,
+        seed: int = 0,
+        max_step: float = 1.0,
+        voltage_noise: float = 1e-4,
+        current_noise: float = 5e-9,
+    ) -> None:
+        """`max_step` s: the longest sub-step; noises (1 sigma, V and A) apply to the cycler's readings."""
+        if not max_step > 0.0:
+            raise ValueError(f"max_step must be positive, not {max_step!r}")
+        self.cell = cell
+        self.fixture = fixture
+        self.load_cell = load_cell
+        self.clock = clock
+        self.max_step = max_step
+        self.t = clock.now()
+        self.charge = 0.0  # C, the cycler's coulomb counter
+        self.current = 0.0  # A, flowing now
+        self.voltage = math.nan  # V, now
+        self._mode = REST
+        self._setpoint = 0.0  # A or V
+        self._limit = 0.0  # V or A
+        self._inverse_area = 1.0 / cell.area
+        cell.update_mechanics()
+        fixture.attach(cell.free_thickness, cell.compliance)
+        self._reprepare()
+        self.cycler = SimCycler(self, seed=seed, voltage_noise=voltage_noise, current_noise=current_noise)
+        self.force_sensor = SimForceSensor(self)
+        self.actuator = SimActuator(self)
+
+    @classmethod
+    def from_bench(cls, tables: Mapping[str, Any], clock: Clock, seed: int = 0, max_step: float = 1.0) -> SimWorld:
+        """The world a bench file describes: its [cell], [fixture] and [load_cell] tables (all optional).
+
+        Other tables are someone else's and are ignored. An unknown key or a bad
+        value raises ValueError (UnitError for units) naming `[section] key`.
+        """
+        sections = {name: Section(tables, name) for name in ("cell", "fixture", "load_cell")}
+        cell = Cell(cell_params(sections["cell"]))
+        fixture = fixture_from_section(sections["fixture"], cell.area)
+        load_cell = load_cell_from_section(sections["load_cell"], seed)
+        for section in sections.values():
+            section.finish()
+        return cls(cell, fixture, load_cell, clock, seed=seed, max_step=max_step)
+
+    # --- time ----------------------------------------------------------------------------
+
+    def advance(self) -> None:
+        """Catch up with the clock, in sub-steps of at most `max_step`."""
+        end = self.clock.now()
+        t = self.t
+        if end <= t:
+            return
+        step = self.max_step
+        sub_step = self._step
+        while end - t > step:
+            sub_step(step)
+            t += step
+        sub_step(end - t)
+        self.t = end
+
+    def _step(self, dt: float) -> None:
+        cell = self.cell
+        current = self.current
+        cell.advance(current, dt)
+        self.charge += current * dt
+        cell.update_mechanics()
+        force = self.fixture.update(dt, cell.free_thickness, cell.compliance)
+        cell.prepare(force * self._inverse_area)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Decide the current and voltage of the present state for the output mode."""
+        cell = self.cell
+        mode = self._mode
+        if mode == CURRENT:
+            setpoint = self._setpoint
+            limit = self._limit
+            voltage = cell.voltage(setpoint)
+            if (setpoint > 0.0 and voltage > limit) or (setpoint < 0.0 and voltage < limit):
+                low, high = (0.0, setpoint) if setpoint > 0.0 else (setpoint, 0.0)
+                self.current, self.voltage = cell.current_for_voltage(limit, low, high, self.current)
+            else:
+                self.current = setpoint
+                self.voltage = voltage
+        elif mode == VOLTAGE:
+            limit = self._limit
+            self.current, self.voltage = cell.current_for_voltage(self._setpoint, -limit, limit, self.current)
+        else:
+            self.current = 0.0
+            self.voltage = cell.voltage(0.0)
+
+    def _reprepare(self) -> None:
+        """The stack force changed outside a sub-step (a fixture command): update what depends on it."""
+        self.cell.prepare(self.fixture.force * self._inverse_area)
+        self._settle()
+
+    # --- what the instruments do ---------------------------------------------------------
+
+    def source_current(self, current: float, voltage_limit: float) -> None:
+        """Cycler: source `current` A; clamp the voltage at `voltage_limit` V (the current tapers).
+
+        The tapered current keeps the sign of `current` (a charge step never
+        discharges): if even no current leaves the voltage beyond the limit, no
+        current flows and the voltage reads open circuit.
+        """
+        self.advance()
+        self._mode, self._setpoint, self._limit = CURRENT, current, voltage_limit
+        self._settle()
+
+    def source_voltage(self, voltage: float, current_limit: float) -> None:
+        """Cycler: hold `voltage` V with at most `current_limit` A either way."""
+        self.advance()
+        self._mode, self._setpoint, self._limit = VOLTAGE, voltage, current_limit
+        self._settle()
+
+    def open_circuit(self) -> None:
+        """Cycler: output off."""
+        self.advance()
+        self._mode = REST
+        self._settle()
+
+    def command_fixture(self, value: float) -> None:
+        """Actuator: the fixture's command (hydraulic: ram force; rigid: preload), N."""
+        self.advance()
+        self.fixture.command(value)
+        self._reprepare()
+
+    def hold_fixture(self) -> None:
+        """Actuator: stop where it is."""
+        self.advance()
+        self.fixture.hold()
+
+    @property
+    def temperature(self) -> float:
+        """degC: the cell is held at a constant temperature."""
+        return self.cell.params.temperature
+
+    @property
+    def nominal_capacity(self) -> float:
+        """C: the cell's nominal capacity (the cathode's in a full cell, the Si's in a half cell)."""
+        return self.cell.nominal_capacity
+
+    @property
+    def other_layers_thickness(self) -> float:
+        """m: stack thickness minus the anode (separator + cathode or Li-In), under the present force.
+
+        electrode thickness = gap - this. The layers' own elastic compression makes
+        it vary by well under a micrometre with the force (~0.4 um less at 10 MPa
+        than unloaded).
+        """
+        cell = self.cell
+        return cell.other_layers_free_thickness - self.fixture.force * cell.other_layers_compliance
+
+    def truth(self) -> Truth:
+        """The true, noiseless state now (the world first catches up with the clock, as on any read)."""
+        self.advance()
+        cell = self.cell
+        s = cell.state
+        force = self.fixture.force
+        return Truth(
+            t=self.t,
+            x=s.x,
+            y=s.y,
+            hysteresis=s.hysteresis,
+            voltage=self.voltage,
+            current=self.current,
+            charge=self.charge,
+            ocv=cell.ocv(),
+            pressure=force * self._inverse_area,
+            force=force,
+            anode_thickness=cell.anode_free_thickness - force * cell.anode_compliance,
+            gap=self.fixture.gap,
+            contact_fraction=cell.contact,
+            si_modulus=cell.si_modulus,
+            temperature=self.temperature,
+        )

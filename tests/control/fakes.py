@@ -1,0 +1,106 @@
+"""Minimal instruments over a linear cell, for testing the engine's logic exactly.
+
+The cell's voltage rises linearly with charge; the load cell reads whatever
+force the actuator last commanded plus an injectable offset. Each instrument
+can be told to fail, to test the safe state.
+"""
+
+from __future__ import annotations
+
+import math
+
+from stackpress.clock import VirtualClock
+from stackpress.drivers.errors import InstrumentError
+from stackpress.drivers.roles import CyclerReading
+
+
+class FakeCycler:
+    name = "fake cycler"
+
+    def __init__(self, clock: VirtualClock, capacity: float, v_empty: float = 3.0, v_full: float = 4.2):
+        self.clock, self.capacity = clock, capacity
+        self.v_empty, self.v_full = v_empty, v_full
+        self.charge = 0.0
+        self.current = 0.0
+        self.voltage_limit = math.nan
+        self.commands: list[tuple] = []
+        self.fail = False
+        self.voltage_offset = 0.0
+        self._t = clock.now()
+
+    def _advance(self) -> None:
+        now = self.clock.now()
+        self.charge += self.current * (now - self._t)
+        self._t = now
+        v = self._ocv()
+        if (self.current > 0 and v >= self.voltage_limit) or (self.current < 0 and v <= self.voltage_limit):
+            self.current = 0.0  # compliance reached: the linear cell has no taper to model
+
+    def _ocv(self) -> float:
+        return self.v_empty + (self.v_full - self.v_empty) * self.charge / self.capacity
+
+    def _check(self) -> None:
+        if self.fail:
+            raise InstrumentError(self.name, "no reply to READ?")
+
+    def apply_current(self, current: float, voltage_limit: float) -> None:
+        self._check()
+        self._advance()
+        self.commands.append(("current", current, voltage_limit))
+        self.current, self.voltage_limit = current, voltage_limit
+
+    def apply_voltage(self, voltage: float, current_limit: float) -> None:
+        self._check()
+        self._advance()
+        self.commands.append(("voltage", voltage, current_limit))
+        self.current = 0.0
+
+    def rest(self) -> None:
+        self._check()
+        self._advance()
+        self.commands.append(("rest",))
+        self.current = 0.0
+
+    def read(self) -> CyclerReading:
+        self._check()
+        self._advance()
+        return CyclerReading(self._ocv() + self.voltage_offset, self.current, self.charge, 25.0)
+
+
+class FakeActuator:
+    name = "fake ram"
+    command_unit = "N"
+    command_range = (0.0, 10_000.0)
+
+    def __init__(self, regulated: bool = True):
+        self.regulated = regulated
+        self.force = 0.0
+        self.commands: list[float] = []
+        self.stopped = 0
+
+    def command(self, value: float) -> None:
+        self.commands.append(value)
+        self.force = value
+
+    def read_command(self) -> float:
+        return self.force
+
+    def read_gap(self) -> float:
+        return 1.0e-3
+
+    def stop(self) -> None:
+        self.stopped += 1
+
+
+class FakeLoadCell:
+    name = "fake load cell"
+
+    def __init__(self, actuator: FakeActuator):
+        self.actuator = actuator
+        self.offset = 0.0  # N, added to the true force: a spike or a fault
+        self.fail = False
+
+    def read_force(self) -> float:
+        if self.fail:
+            raise InstrumentError(self.name, "timeout reading register 0")
+        return self.actuator.force + self.offset

@@ -1,0 +1,44 @@
+import pytest
+
+from stackpress.control.pid import PID, Gains
+from stackpress.control.regulator import PressureRegulator
+
+
+def test_proportional_and_integral_terms_add_up():
+    pid = PID(Gains(kp=2.0, ki=0.5), (-100, 100))
+    assert pid.update(10.0, 7.0, dt=1.0) == pytest.approx(2 * 3 + 0.5 * 3)
+    assert pid.update(10.0, 7.0, dt=1.0) == pytest.approx(2 * 3 + 0.5 * 6)
+
+
+def test_anti_windup_leaves_saturation_as_soon_as_the_error_reverses():
+    pid = PID(Gains(kp=1.0, ki=1.0), (0.0, 10.0))
+    for _ in range(1000):  # a long time pinned at the upper limit
+        assert pid.update(100.0, 0.0, dt=1.0) == 10.0
+    # The measurement overshoots: a wound-up integral would keep the output at 10 for ages.
+    assert pid.update(0.0, 5.0, dt=1.0) < 10.0
+
+
+def test_derivative_on_measurement_does_not_kick_on_a_setpoint_step():
+    pid = PID(Gains(kp=0.0, ki=0.0, kd=5.0), (-100, 100))
+    pid.update(1.0, 1.0, dt=1.0)
+    assert pid.update(50.0, 1.0, dt=1.0) == 0.0  # setpoint jumped, measurement did not
+    assert pid.update(50.0, 3.0, dt=1.0) == pytest.approx(-5.0 * 2.0)
+
+
+def test_output_limits_hold():
+    pid = PID(Gains(kp=10.0, ki=0.0), (-1.0, 1.0))
+    assert pid.update(5.0, 0.0, 1.0) == 1.0
+    assert pid.update(-5.0, 0.0, 1.0) == -1.0
+
+
+def test_regulator_engages_bumplessly_and_feeds_setpoint_changes_forward():
+    area = 1e-4
+    reg = PressureRegulator(Gains(kp=0.5, ki=0.2), area, (0.0, 1e4))
+    assert not reg.active
+    reg.hold(10e6, actuator_readback=10e6 * area)  # the ram already delivers 10 MPa
+    assert reg.update(10e6, dt=1.0) == pytest.approx(10e6 * area)  # no bump at engagement
+    reg.hold(30e6, actuator_readback=10e6 * area)
+    # The new setpoint reaches the command at once (feed-forward), plus the proportional term.
+    assert reg.update(10e6, dt=1.0) == pytest.approx((30e6 + 0.5 * 20e6 + 0.2 * 20e6) * area)
+    reg.release()
+    assert not reg.active
