@@ -46,7 +46,7 @@ class Bench:
     safe_preload: float  # Pa, where the actuator backs off to after an over-pressure
     period: float  # s, engine tick
     gains: Gains  # pressure regulator, in Pa/Pa and Pa/(Pa s)
-    current_limit: float  # A, compliance of voltage holds
+    max_current: float  # A, the cycler channel's maximum: refuses larger steps, limits voltage holds
 
     def connect(self, clock: Clock, seed: int = 0) -> tuple[Instruments, float]:
         """The bench's instruments and the stack thickness that is not electrode (m)."""
@@ -130,5 +130,5 @@ def parse_bench(tables: dict[str, Any], *, text: str, source: str, default_name:
         safe_preload=setting("limits", "safe_preload", "Pa", "5 MPa"),
         period=setting("engine", "period", "s", "1 s"),
         gains=Gains(gain("kp", 0.5), gain("ki", 0.5), gain("kd", 0.0)),
-        current_limit=setting("cycler", "max_current", "A", f"{capacity / 3600 * 1e3:.6g} mA"),
+        max_current=setting("cycler", "max_current", "A", "10 mA"),
     )

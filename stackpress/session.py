@@ -38,7 +38,13 @@ class Session:
         on_sample: Sequence[Callable[[Sample], None]] = (),
         on_event: Sequence[Callable[[Event], None]] = (),
     ) -> None:
-        check_against_bench(protocol, capacity=bench.capacity, area=bench.area, max_pressure=bench.max_pressure)
+        check_against_bench(
+            protocol,
+            capacity=bench.capacity,
+            area=bench.area,
+            max_pressure=bench.max_pressure,
+            max_current=bench.max_current,
+        )
         self.clock = clock if clock is not None else VirtualClock()  # every bench so far is simulated
         instruments, other_layers = bench.connect(self.clock, seed)
         self.path = Path(out)
@@ -48,7 +54,7 @@ class Session:
             protocol,
             capacity=bench.capacity,
             area=bench.area,
-            current_limit=bench.current_limit,
+            current_limit=bench.max_current,
             on_event=self._emit,
         )
         actuator = instruments.actuator

@@ -94,13 +94,17 @@ def parse_protocol_text(text: str, source: str) -> Protocol:
     return Protocol(name=name, source=source, text=text, limits=limits, blocks=blocks)
 
 
-def check_against_bench(protocol: Protocol, *, capacity: float, area: float, max_pressure: float) -> None:
+def check_against_bench(
+    protocol: Protocol, *, capacity: float, area: float, max_pressure: float, max_current: float
+) -> None:
     """Refuse a protocol this bench cannot run, before the run starts.
 
     `capacity` is the cell's nominal capacity (C), `area` its area (m2), both
     needed to turn C-rates and current densities into amps; `max_pressure` (Pa)
-    is the fixture's hard maximum. The protocol's own limits are checked again
-    too, since a protocol built in Python never went through the loader.
+    is the fixture's hard maximum; `max_current` (A) the most the cycler
+    channel may pass, which also catches a unit slip such as "1 MA". The
+    protocol's own limits are checked again too, since a protocol built in
+    Python never went through the loader.
     """
     label = _label(protocol.source)
     limits = protocol.limits
@@ -114,7 +118,7 @@ def check_against_bench(protocol: Protocol, *, capacity: float, area: float, max
         for previous, step in zip((None, *block.steps), block.steps, strict=False):
             problems.extend(
                 located(step.where, step.text, problem)
-                for problem in _bench_problems(step, previous, capacity, area, max_pressure)
+                for problem in _bench_problems(step, previous, capacity, area, max_pressure, max_current)
             )
     if problems:
         raise ProtocolError(problems)
@@ -234,11 +238,18 @@ def _limit_problems(limits: Limits, steps: Iterable[Step]) -> Iterator[str]:
 
 
 def _bench_problems(
-    step: Step, previous: Step | None, capacity: float, area: float, max_pressure: float
+    step: Step, previous: Step | None, capacity: float, area: float, max_pressure: float, max_current: float
 ) -> Iterator[str]:
     """What keeps this bench from running `step`; `previous` is the step before it in its block."""
     if isinstance(step, PressureStep) and step.setpoint > max_pressure:
         yield f"{_show(step.setpoint, 'Pa')} is above the bench's maximum of {_show(max_pressure, 'Pa')}"
+    if isinstance(step, CurrentStep) and _known(step.current, capacity, area):
+        amps = step.current.amps(capacity, area)
+        if amps > max_current:
+            yield (
+                f"drives {_show(amps, 'A')}, above the cycler's maximum of {_show(max_current, 'A')} "
+                "(the bench's [cycler] max_current)"
+            )
     units = {current.unit for current in _currents(step)}
     if "C" in units and capacity <= 0:
         yield f"uses a C-rate, but the bench's nominal capacity is not set (capacity = {capacity:g} C)"

@@ -110,7 +110,14 @@ class CellParams:
 
 
 def cell_params(section: Section) -> CellParams:
-    """CellParams from the bench's [cell] table (every key optional)."""
+    """CellParams from the bench's [cell] table. Every key is optional; the defaults:
+
+    chemistry = "full" (or "half"), area = "0.785 cm2",
+    loading = "3 mAh/cm2" (the cathode's areal capacity in a full cell, the Si's in a half cell),
+    si_particle_size = "1 um", si_structure = "amorphous" (or "crystalline"),
+    si_porosity = 0.0 (void fraction inside the Si, 0..0.9), temperature = "25 degC",
+    np_ratio = 1.15 (full cell: Si capacity / cathode capacity, 1..3).
+    """
     return CellParams(
         chemistry=section.choice("chemistry", "full", ("full", "half")),
         area=section.quantity("area", "m**2", "0.785 cm2"),

@@ -80,7 +80,6 @@ class SimWorld:
         self._setpoint = 0.0  # A or V
         self._limit = 0.0  # V or A
         self._inverse_area = 1.0 / cell.area
-        cell.update_mechanics()
         fixture.attach(cell.free_thickness, cell.compliance)
         self._reprepare()
         self.cycler = SimCycler(self, seed=seed, voltage_noise=voltage_noise, current_noise=current_noise)

@@ -12,7 +12,7 @@ from stackpress.protocols.steps import Block, Current, CurrentStep, End, Limits,
 
 CAPACITY = 5 * 3.6  # 5 mAh in C: C/3 is 1.67 mA
 AREA = 0.785e-4  # 0.785 cm2 in m2
-BENCH = {"capacity": CAPACITY, "area": AREA, "max_pressure": 50e6}
+BENCH = {"capacity": CAPACITY, "area": AREA, "max_pressure": 50e6, "max_current": 1.0}
 
 
 def protocol_of(*steps: str, window: str = "") -> Protocol:
@@ -78,7 +78,7 @@ def test_c_rates_need_a_capacity_and_current_densities_an_area() -> None:
         'p.toml, block 1, step 2 ("Hold at 4.2 V until 0.01 mA/cm2"): uses a current density, but the '
         "bench's cell area is not set (area = -1 m2)",
     ]
-    check_against_bench(protocol_of("Charge at 1 mA until 4.2 V"), capacity=0.0, area=0.0, max_pressure=50e6)
+    check_against_bench(protocol_of("Charge at 1 mA until 4.2 V"), **{**BENCH, "capacity": 0.0, "area": 0.0})
 
 
 @pytest.mark.parametrize(
@@ -123,3 +123,10 @@ def test_every_bench_problem_is_reported_together() -> None:
         'p.toml, block 1, step 1 ("Hold pressure at 45 MPa")',
         'p.toml, block 1, step 2 ("Charge at C/3 until 4.2 V")',
     ]
+
+
+@pytest.mark.parametrize("step", ["Charge at 1 MA until 4.2 V", "Discharge at 20C until 2.5 V"])
+def test_a_current_beyond_the_cycler_channel_is_refused(step: str) -> None:
+    [problem] = refusal(protocol_of(step), max_current=10e-3)
+    assert problem.startswith(f'p.toml, block 1, step 1 ("{step}"): drives ')
+    assert "above the cycler's maximum of 0.01 A" in problem

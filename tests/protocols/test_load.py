@@ -275,7 +275,7 @@ def test_bundled_protocols_load_and_pass_the_bench_check(name: str) -> None:
     first = protocol.blocks[0].steps[0]
     assert isinstance(first, PressureStep)
     assert (first.setpoint, first.where.split(",")[0]) == (1e7, f"bundled:{name}")
-    check_against_bench(protocol, capacity=CAPACITY, area=AREA, max_pressure=50e6)
+    check_against_bench(protocol, capacity=CAPACITY, area=AREA, max_pressure=50e6, max_current=1.0)
 
 
 def test_demo_is_formation_then_the_five_example_cycles() -> None:

@@ -265,3 +265,16 @@ def test_rigid_stop_changes_nothing():
     world.actuator.stop()
     clock.advance(10.0)
     assert world.actuator.read_command() == pytest.approx(10 * MPA * world.cell.area)
+
+
+def test_porous_si_swells_the_electrode_less():
+    def swelling(tables: dict) -> float:
+        world, clock = make_world(tables)
+        before = world.truth().anode_thickness
+        world.cycler.apply_current(c_rate(world, 1 / 3), 4.2)
+        clock.advance(2 * HOUR)
+        return world.truth().anode_thickness - before
+
+    dense = swelling({})
+    porous = swelling({"cell": {"si_porosity": 0.6}})
+    assert 0.0 < porous < 0.5 * dense
