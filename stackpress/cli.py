@@ -9,13 +9,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from stackpress.bench import DEFAULT_BENCH, BenchError, load_bench
 from stackpress.protocols.errors import ProtocolError
 from stackpress.protocols.load import load_protocol
 from stackpress.sample import Event, Sample
 from stackpress.units import UnitError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _FINAL_EXIT_CODES = {"finished": 0, "aborted": 130}
 
@@ -80,8 +83,14 @@ def _run(args: argparse.Namespace) -> int:
     print(f"run {state}: {out}")
     table = cycle_table(read_run(out).samples)
     if len(table):
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(_readable(table).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return _FINAL_EXIT_CODES.get(state, 1)
+
+
+def _readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The cycle table with capacities in mAh, the scale of a pellet cell, for the terminal."""
+    in_ah = [c for c in table.columns if c.endswith("_Ah")]
+    return table.assign(**{c: table[c] * 1e3 for c in in_ah}).rename(columns={c: c[:-3] + "_mAh" for c in in_ah})
 
 
 def _default_run_path(name: str) -> Path:

@@ -27,7 +27,7 @@ def test_run_export_report(tmp_path, protocol_file, capsys):
     assert main(["run", str(protocol_file), "--bench", "sim-hydraulic", "--out", str(run)]) == 0
     out = capsys.readouterr().out
     assert "run finished" in out
-    assert "discharge_capacity_Ah" in out  # the per-cycle table is printed at the end
+    assert "discharge_capacity_mAh" in out  # the per-cycle table is printed at the end
 
     assert main(["export", str(run), "--to", str(tmp_path / "run.csv")]) == 0
     assert main(["export", str(run), "--to", str(tmp_path / "run.parquet")]) == 0

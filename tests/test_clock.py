@@ -1,0 +1,20 @@
+from stackpress.clock import VirtualClock, WallClock
+
+
+def test_virtual_time_moves_only_when_waited_for_and_never_backwards():
+    clock = VirtualClock(start=5.0)
+    assert clock.now() == 5.0
+    clock.sleep_until(3600.0)
+    assert clock.now() == 3600.0
+    clock.sleep_until(10.0)  # a deadline already past: no time travel
+    assert clock.now() == 3600.0
+    clock.advance(0.5)
+    assert clock.now() == 3600.5
+
+
+def test_wall_clock_starts_near_zero_and_does_not_wait_for_the_past():
+    clock = WallClock()
+    start = clock.now()
+    assert 0.0 <= start < 1.0
+    clock.sleep_until(start - 10.0)  # returns at once
+    assert clock.now() - start < 1.0
