@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNS := runs
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint bench-speed clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,11 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# The simulation speed benchmark against PyBaMM's SPMe; pybamm is installed for it alone (not a dependency).
+bench-speed: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pybamm>=25.1'
+	$(BIN)/python bench/sim_speed.py
 
 clean:
 	rm -rf $(VENV) $(RUNS)

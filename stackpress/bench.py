@@ -23,7 +23,7 @@ from stackpress.units import UnitError, quantity
 DEFAULT_BENCH = "sim-hydraulic"
 _SECTIONS = {"name", "description", "cell", "fixture", "load_cell", "engine", "limits", "regulator", "cycler"}
 _OWN_KEYS = {  # the sections this module reads whole; the simulator checks [cell], [fixture], [load_cell]
-    "engine": {"period"},
+    "engine": {"period", "sim_step"},
     "limits": {"max_pressure", "safe_preload"},
     "regulator": {"kp", "ki", "kd"},
     "cycler": {"max_current"},
@@ -47,17 +47,18 @@ class Bench:
     period: float  # s, engine tick
     gains: Gains  # pressure regulator, in Pa/Pa and Pa/(Pa s)
     max_current: float  # A, the cycler channel's maximum: refuses larger steps, limits voltage holds
+    sim_step: float = 1.0  # s, a simulated bench's longest physics sub-step ([engine] sim_step)
 
     def connect(self, clock: Clock, seed: int = 0) -> tuple[Instruments, float]:
         """The bench's instruments and the stack thickness that is not electrode (m)."""
         from stackpress.sims.world import SimWorld  # the only kind of bench so far: simulated
 
         try:
-            world = SimWorld.from_bench(self.tables, clock, seed=seed)
+            world = SimWorld.from_bench(self.tables, clock, seed=seed, max_step=self.sim_step)
         except ValueError as exc:
             raise BenchError(f"{self.source}: {exc}") from exc
         instruments = Instruments(world.cycler, world.force_sensor, world.actuator)
-        rating = instruments.actuator.command_range[1] / self.area
+        rating = world.actuator.max_force / self.area  # the command range is a position for a motor
         if self.max_pressure > rating:
             raise BenchError(
                 f"{self.source}: [limits] max_pressure {self.max_pressure / 1e6:g} MPa is above "
@@ -131,4 +132,5 @@ def parse_bench(tables: dict[str, Any], *, text: str, source: str, default_name:
         period=setting("engine", "period", "s", "1 s"),
         gains=Gains(gain("kp", 0.5), gain("ki", 0.5), gain("kd", 0.0)),
         max_current=setting("cycler", "max_current", "A", "10 mA"),
+        sim_step=setting("engine", "sim_step", "s", "1 s"),
     )

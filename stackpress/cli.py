@@ -1,4 +1,4 @@
-"""The `stackpress` command: run a protocol, export a run, make a report."""
+"""The `stackpress` command: run a protocol, export a run, make a report, sweep many cells."""
 
 from __future__ import annotations
 
@@ -113,6 +113,38 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from stackpress.sweep import load_study
+    from stackpress.sweep.run import print_summary, run_sweep
+
+    study = load_study(args.sweep)
+    out = Path(args.out)
+    if args.check:
+        jobs = study.jobs(out, overwrite=True)
+        for job in jobs:
+            print(job.description)
+        print(f"sweep {study.name!r}: {len(jobs)} cells, all checked; nothing was run")
+        return 0
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be 1 or more, not {args.workers}")
+    print(f"sweep {study.name!r}: {len(study.cells())} cells -> {out}")
+    try:
+        result = run_sweep(
+            study, out, scheduler=args.scheduler, workers=args.workers, overwrite=args.overwrite,
+            progress=sys.stdout, scratch=args.scratch,
+        )
+    except KeyboardInterrupt:  # a second Ctrl-C, while the table or the maps were being written
+        print(f"\nsweep interrupted; the cells' run files are in {out / 'cells'}", file=sys.stderr)
+        return 130
+    print_summary(result, study)
+    print(f"{len(result.cells)} cells in {result.wall_time:.1f} s; wrote:")
+    for path in result.paths:
+        print(f"  {path}")
+    if result.interrupted:
+        return 130
+    return 1 if len(result.failed) else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stackpress", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +166,22 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("run", help="the run file")
     report.add_argument("--out", required=True, help="the folder to write the report into")
     report.set_defaults(handler=_report)
+
+    sweep = commands.add_parser(
+        "sweep", help="run many simulated cells over a grid of settings (on Dask); one table and maps"
+    )
+    sweep.add_argument("sweep", help="a sweep TOML file, or the name of a bundled sweep (e.g. pressure-window)")
+    sweep.add_argument("--out", required=True, help="the folder for the run files, the table and the maps")
+    sweep.add_argument("--scheduler", help="address of a running dask scheduler (default: a local cluster)")
+    sweep.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
+    sweep.add_argument("--overwrite", action="store_true", help="replace a sweep already in --out")
+    sweep.add_argument(
+        "--scratch", default="auto",
+        help="a local folder where cells record before their run files move to --out; 'none' records in place "
+        "(default 'auto': /dev/shm on a local cluster, in place on --scheduler)",
+    )
+    sweep.add_argument("--check", action="store_true", help="check every cell and list them; run nothing")
+    sweep.set_defaults(handler=_sweep)
     return parser
 
 

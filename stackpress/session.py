@@ -62,7 +62,7 @@ class Session:
             clock=self.clock,
             instruments=instruments,
             runner=runner,
-            regulator=PressureRegulator(bench.gains, bench.area, actuator.command_range),
+            regulator=PressureRegulator(bench.gains, bench.area, actuator.command_range, actuator.command_unit),
             interlocks=Interlocks(bench.max_pressure, protocol.limits.voltage_min, protocol.limits.voltage_max),
             area=bench.area,
             other_layers_thickness=other_layers,

@@ -198,7 +198,9 @@ class Engine:
         if trip.kind == "over_pressure":
             self.regulator.release()
             if self.actuator.regulated:
-                self.actuator.command(self.safe_preload * self.area)
+                pressure = self.safe_preload if sample is None else sample.pressure
+                readback = self.actuator.read_command()
+                self.actuator.command(self.regulator.back_off(self.safe_preload, pressure, readback))
                 self._backed_off = True
 
     def _fault(self, t: float, exc: InstrumentError) -> None:

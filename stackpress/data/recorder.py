@@ -235,18 +235,21 @@ class Recorder:
         """Write the pending rows, and one extra statement, in one transaction."""
         if self._db is None:
             raise RuntimeError(f"recorder for {self.path} is closed")
-        if self._rows or statement:
-            self._db.execute("BEGIN")
+        rows = self._rows
+        if rows or statement:
+            db = self._db
+            db.execute("BEGIN")
             try:
-                self._db.executemany(INSERT_SAMPLE, self._rows)
+                if rows:
+                    db.executemany(INSERT_SAMPLE, rows)
                 if statement:
-                    self._db.execute(statement, params)
-                self._db.execute("COMMIT")
+                    db.execute(statement, params)
+                db.execute("COMMIT")
             except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise  # the pending rows stay: the next commit retries them
-            self._rows.clear()
+            rows.clear()
         self._committed_at = self._wall()
 
 

@@ -10,7 +10,9 @@ One job per module:
     materials.py    NCM811 OCP, Li-In potential, Li6PS5Cl conductivity
     transport.py    contact fraction vs pressure, Butler-Volmer, composite conduction, particle diffusion
     cell.py         the lumped cell: parameters, state, V(I) and I(V), swelling and stack compliance
-    fixtures.py     hydraulic ram (lag, seal friction) and rigid bolted frame (stiffness, preload)
+    degradation.py  the ageing laws: contact loss, SE cracking, particle fracture, interphase, sintering, swelling
+    zones.py        a cell split into zones at different local pressures (a tilted fixture)
+    fixtures.py     hydraulic ram, rigid frame, disc springs, servo screw, tilted frame
     load_cell.py    load-cell noise, resolution, drift, range
     world.py        SimWorld: the shared world that advances lazily to the clock, and the cycler's mode
     instruments.py  SimCycler, SimForceSensor, SimActuator over one world

@@ -34,6 +34,7 @@ class SimCycler:
         current_noise: float = 5e-9,
     ) -> None:
         """`max_current` A and `voltage_range` V: what the channel can source; noises are 1 sigma."""
+        self.world = world  # the simulated world behind it: its truth, for tests and benchmarks
         self._world = world
         self.max_current = max_current
         self.voltage_range = voltage_range
@@ -90,6 +91,7 @@ class SimForceSensor:
     name = "sim-load-cell"
 
     def __init__(self, world: SimWorld) -> None:
+        self.world = world
         self._world = world
 
     def read_force(self) -> float:
@@ -100,26 +102,33 @@ class SimForceSensor:
 
 
 class SimActuator:
-    """The fixture's actuator (roles.Actuator): a hydraulic ram, or the bolts of a rigid frame."""
+    """The fixture's actuator (roles.Actuator), in the fixture's command unit.
 
-    command_unit = "N"
+    hydraulic: ram force, N (regulated); rigid, tilted, spring with a manual seat:
+    a preload, N, set once (not regulated); spring with a motor, servo: the
+    motor's position, m (regulated). `max_force` N is the fixture's rating.
+    """
 
     def __init__(self, world: SimWorld) -> None:
+        self.world = world
         self._world = world
         fixture = world.fixture
         self.name = f"sim-{fixture.kind}"
         self.regulated = fixture.regulated
+        self.command_unit = fixture.command_unit
         self.command_range = fixture.command_range
+        self.max_force = fixture.max_force
 
     def command(self, value: float) -> None:
-        """Hydraulic: demand this ram force, N. Rigid: tighten the frame to this preload, N."""
+        """Hydraulic: demand this ram force, N. Rigid: tighten to this preload, N. Motor: go to this position, m."""
         low, high = self.command_range
         if not (math.isfinite(value) and low <= value <= high):
-            raise OutOfRange(self.name, f"command {value!r} N is outside {low:g}..{high:g} N")
+            unit = self.command_unit
+            raise OutOfRange(self.name, f"command {value!r} {unit} is outside {low:g}..{high:g} {unit}")
         self._world.command_fixture(value)
 
     def read_command(self) -> float:
-        """The force the actuator exerts now, N (hydraulic: the lagged ram force; rigid: the frame's)."""
+        """What the actuator does now, in its unit: the ram's or frame's force, N; the motor's position, m."""
         world = self._world
         world.advance()
         return world.fixture.readback()
@@ -131,5 +140,5 @@ class SimActuator:
         return world.fixture.gap
 
     def stop(self) -> None:
-        """Hold: the ram keeps its present force; a rigid frame holds by itself."""
+        """Hold: the ram keeps its present force, a motor stops where it is; a frame holds by itself."""
         self._world.hold_fixture()

@@ -11,22 +11,66 @@ Each sub-step, with the current chosen at its start (explicit in the
 coefficients, exact in the lags):
     cell.advance(I, dt) -> cell.update_mechanics() -> fixture.update(dt, L, C)
     -> cell.prepare(F / area) -> the mode decides the current and voltage for the next one.
+
+The cell is anything with the `CellModel` interface: one `Cell`, or a
+`ZonedCell` (zones at different local pressures, for a fixture whose platens
+are not parallel: [fixture] kind = "tilted").
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from stackpress.clock import Clock
-from stackpress.sims.cell import Cell, cell_params
-from stackpress.sims.fixtures import Fixture, fixture_from_section
+from stackpress.sims.cell import Cell, CellParams, cell_params
+from stackpress.sims.fixtures import Fixture, TiltedFixture, fixture_from_section
 from stackpress.sims.instruments import SimActuator, SimCycler, SimForceSensor
 from stackpress.sims.load_cell import LoadCell, load_cell_from_section
 from stackpress.sims.settings import Section
+from stackpress.sims.zones import ZonedCell, ZoneState
 
 REST, CURRENT, VOLTAGE = 0, 1, 2
+
+
+class CellStateView(Protocol):
+    x: float
+    y: float
+    hysteresis: float
+
+
+class CellModel(Protocol):
+    """What the world needs of a cell: `Cell` and `ZonedCell` both have it."""
+
+    params: CellParams
+    full: bool
+    area: float  # m2
+    nominal_capacity: float  # C
+    free_thickness: float  # m, the stack's, unloaded
+    compliance: float  # m/N, the stack's
+    anode_free_thickness: float  # m
+    anode_compliance: float  # m/N
+    other_layers_free_thickness: float  # m
+    other_layers_compliance: float  # m/N
+    contact: float  # contact fraction, 0..1
+    si_modulus: float  # Pa
+    pressure: float  # Pa, as last prepared
+
+    @property
+    def state(self) -> CellStateView: ...
+
+    def update_mechanics(self) -> None: ...
+
+    def prepare(self, pressure: float) -> None: ...
+
+    def voltage(self, current: float) -> float: ...
+
+    def current_for_voltage(self, target: float, low: float, high: float, guess: float) -> tuple[float, float]: ...
+
+    def advance(self, current: float, dt: float) -> None: ...
+
+    def ocv(self) -> float: ...
 
 
 class Truth(NamedTuple):
@@ -47,6 +91,9 @@ class Truth(NamedTuple):
     contact_fraction: float  # Si/SE interface in contact, 0..1
     si_modulus: float  # Pa, Young's modulus of the LixSi
     temperature: float  # degC
+    # Per zone: one for a uniform cell, one per strip under tilted platens (x, pressure, contact, ...).
+    # Whole-cell fields above are area- (= capacity-) weighted means of the zones'.
+    zones: tuple[ZoneState, ...] = ()
 
 
 class SimWorld:
@@ -54,7 +101,7 @@ class SimWorld:
 
     def __init__(
         self,
-        cell: Cell,
+        cell: CellModel,
         fixture: Fixture,
         load_cell: LoadCell,
         clock: Clock,
@@ -94,8 +141,12 @@ class SimWorld:
         value raises ValueError (UnitError for units) naming `[section] key`.
         """
         sections = {name: Section(tables, name) for name in ("cell", "fixture", "load_cell")}
-        cell = Cell(cell_params(sections["cell"]))
-        fixture = fixture_from_section(sections["fixture"], cell.area)
+        params = cell_params(sections["cell"])
+        fixture = fixture_from_section(sections["fixture"], params.area)
+        if isinstance(fixture, TiltedFixture):
+            cell: CellModel = ZonedCell(params, fixture.zones, fixture.tilt)
+        else:
+            cell = Cell(params)
         load_cell = load_cell_from_section(sections["load_cell"], seed)
         for section in sections.values():
             section.finish()
@@ -179,10 +230,12 @@ class SimWorld:
         self._settle()
 
     def command_fixture(self, value: float) -> None:
-        """Actuator: the fixture's command (hydraulic: ram force; rigid: preload), N."""
+        """Actuator: the fixture's command in its unit (ram force or preload, N; motor position, m)."""
         self.advance()
+        force = self.fixture.force
         self.fixture.command(value)
-        self._reprepare()
+        if self.fixture.force != force:  # most fixtures only move in the next sub-step
+            self._reprepare()
 
     def hold_fixture(self) -> None:
         """Actuator: stop where it is."""
@@ -232,4 +285,23 @@ class SimWorld:
             contact_fraction=cell.contact,
             si_modulus=cell.si_modulus,
             temperature=self.temperature,
+            zones=self._zone_states(),
+        )
+
+    def _zone_states(self) -> tuple[ZoneState, ...]:
+        cell = self.cell
+        if isinstance(cell, ZonedCell):
+            return cell.zone_states()
+        force = self.fixture.force
+        return (
+            ZoneState(
+                area=cell.area,
+                offset=0.0,
+                pressure=force * self._inverse_area,
+                force=force,
+                current=self.current,
+                x=cell.state.x,
+                contact_fraction=cell.contact,
+                anode_thickness=cell.anode_free_thickness - force * cell.anode_compliance,
+            ),
         )

@@ -92,6 +92,27 @@ class FakeActuator:
         self.stopped += 1
 
 
+class FakeScrew(FakeActuator):
+    """A position-controlled fixture: the stack force is the frame stiffness times the screw travel."""
+
+    name = "fake screw"
+    command_unit = "m"
+    command_range = (0.0, 1e-3)
+    stiffness = 1e8  # N/m: 100 N/um
+
+    def __init__(self) -> None:
+        super().__init__(regulated=True)
+        self.position = 0.0
+
+    def command(self, value: float) -> None:
+        self.commands.append(value)
+        self.position = value
+        self.force = self.stiffness * value
+
+    def read_command(self) -> float:
+        return self.position
+
+
 class FakeLoadCell:
     name = "fake load cell"
 

@@ -9,20 +9,21 @@ from stackpress.control.interlocks import Interlocks
 from stackpress.control.pid import Gains
 from stackpress.control.regulator import PressureRegulator
 from stackpress.protocols.runner import Runner
-from tests.control.fakes import FakeActuator, FakeCycler, FakeLoadCell
+from tests.control.fakes import FakeActuator, FakeCycler, FakeLoadCell, FakeScrew
 from tests.control.protocols import charge, discharge, pressure, protocol, rest
 
 AREA = 1e-4
 CAPACITY = 36.0  # C: 10 mAh
+HYDRAULIC = Gains(0.5, 0.5)
 
 
 class Bench:
     """One engine over fake instruments, recording everything it publishes."""
 
-    def __init__(self, proto, *, regulated=True, max_pressure=100e6, watch=None):
+    def __init__(self, proto, *, regulated=True, max_pressure=100e6, watch=None, actuator=None, gains=HYDRAULIC):
         self.clock = VirtualClock()
         self.cycler = FakeCycler(self.clock, CAPACITY)
-        self.actuator = FakeActuator(regulated)
+        self.actuator = actuator or FakeActuator(regulated)
         self.load_cell = FakeLoadCell(self.actuator)
         self.samples, self.events = [], []
         locks = Interlocks(max_pressure, proto.limits.voltage_min, proto.limits.voltage_max)
@@ -31,7 +32,7 @@ class Bench:
             clock=self.clock,
             instruments=Instruments(self.cycler, self.load_cell, self.actuator),
             runner=runner,
-            regulator=PressureRegulator(Gains(0.5, 0.5), AREA, self.actuator.command_range),
+            regulator=PressureRegulator(gains, AREA, self.actuator.command_range, self.actuator.command_unit),
             interlocks=locks,
             area=AREA,
             other_layers_thickness=0.9e-3,
@@ -143,3 +144,21 @@ def test_a_setpoint_above_the_hard_limit_is_refused_before_anything_moves():
     assert all(c[0] == "rest" for c in bench.cycler.commands)  # the charge after the refusal never started
     trip = next(e for e in bench.events if e.kind == "trip")
     assert trip.data["kind"] == "setpoint_refused"
+
+
+def test_over_pressure_on_a_screw_fixture_retracts_the_screw_instead_of_faulting():
+    def inject(sample):
+        if sample.t == 200:
+            bench.load_cell.offset = 100e6 * AREA
+
+    screw = FakeScrew()
+    pressure_per_metre = screw.stiffness / AREA
+    gains = Gains(0.5 / pressure_per_metre, 0.1 / pressure_per_metre)  # the fixture helper's tuning rule
+    bench = Bench(protocol((1, [pressure(10), rest(1000)])), watch=inject, actuator=screw, gains=gains)
+    assert bench.engine.run() == "tripped"
+    held = bench.samples[-2]
+    assert held.pressure == pytest.approx(10e6, rel=0.01)  # the loop had settled before the spike
+    retracted = screw.commands[-1]
+    assert retracted < held.actuator  # backed off, not held where it was
+    assert screw.stopped == 0
+    assert not [e for e in bench.events if e.kind == "fault"]

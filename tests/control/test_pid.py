@@ -1,6 +1,8 @@
+import math
+
 import pytest
 
-from stackpress.control.pid import PID, Gains
+from stackpress.control.pid import PID, Gains, IncrementalPID
 from stackpress.control.regulator import PressureRegulator
 
 
@@ -42,3 +44,44 @@ def test_regulator_engages_bumplessly_and_feeds_setpoint_changes_forward():
     assert reg.update(10e6, dt=1.0) == pytest.approx((30e6 + 0.5 * 20e6 + 0.2 * 20e6) * area)
     reg.release()
     assert not reg.active
+
+
+# --- the incremental (position) form ---------------------------------------------------------
+
+
+def test_incremental_pid_moves_from_where_it_was_reset():
+    pid = IncrementalPID(Gains(kp=2.0, ki=0.5), (-100.0, 100.0))
+    pid.reset(7.0)
+    assert pid.update(10.0, 10.0, dt=1.0) == 7.0  # no error: no move, whatever the gains
+    first = pid.update(10.0, 9.0, dt=1.0)  # error 1: the integral's share, and the P step from 0 to 1
+    assert first == pytest.approx(7.0 + 2.0 * 1.0 + 2.0 * -math.expm1(-0.25))
+    assert pid.update(10.0, 9.0, dt=1.0) == pytest.approx(first + 2.0 * -math.expm1(-0.25))  # only the integral
+
+
+def test_incremental_integral_is_ki_e_dt_for_short_ticks_and_at_most_kp_e_for_long_ones():
+    short = IncrementalPID(Gains(kp=1.0, ki=0.1), (-1e9, 1e9))
+    short.reset(0.0)
+    assert short.update(1.0, 0.0, dt=0.01) == pytest.approx(0.1 * 0.01, rel=1e-3)
+    long = IncrementalPID(Gains(kp=1.0, ki=0.1), (-1e9, 1e9))
+    long.reset(0.0)
+    assert long.update(1.0, 0.0, dt=1e4) == pytest.approx(1.0)
+    pure = IncrementalPID(Gains(kp=0.0, ki=0.1), (-1e9, 1e9))  # without kp: the plain ki e dt
+    pure.reset(0.0)
+    assert pure.update(1.0, 0.0, dt=30.0) == pytest.approx(3.0)
+
+
+def test_incremental_output_is_clamped_and_cannot_wind_up():
+    pid = IncrementalPID(Gains(kp=1.0, ki=1.0), (0.0, 10.0))
+    pid.reset(5.0)
+    for _ in range(1000):
+        assert pid.update(100.0, 0.0, dt=1.0) <= 10.0
+    assert pid.update(0.0, 5.0, dt=1.0) < 10.0  # the first reversed error leaves the limit
+
+
+def test_incremental_derivative_is_on_the_measurement():
+    pid = IncrementalPID(Gains(kp=0.0, ki=0.0, kd=5.0), (-100.0, 100.0))
+    pid.reset(0.0)
+    pid.update(1.0, 1.0, dt=1.0)
+    assert pid.update(50.0, 1.0, dt=1.0) == 0.0  # a setpoint step does not kick
+    assert pid.update(50.0, 3.0, dt=1.0) == pytest.approx(-5.0 * 2.0)  # D = -kd dm/dt, as in PID
+    assert pid.update(50.0, 3.0, dt=1.0) == pytest.approx(0.0)  # and it goes when the measurement stops

@@ -74,6 +74,21 @@ def test_settings_are_read_with_their_units():
         ({"fixture": {"kind": "screw"}}, ValueError, "[fixture] kind"),
         ({"load_cell": {"noise": "1 V"}}, UnitError, "[load_cell] noise"),
         ({"load_cell": {"rnage": "5 kN"}}, ValueError, "[load_cell] rnage"),
+        ({"fixture": {"kind": "spring", "spring_rate": "1 N"}}, UnitError, "[fixture] spring_rate"),
+        ({"fixture": {"kind": "spring", "drive": "hand"}}, ValueError, "[fixture] drive"),
+        ({"fixture": {"kind": "spring", "preload": "10 MPa"}}, ValueError, "[fixture] preload"),  # motor: no preload
+        ({"fixture": {"kind": "spring", "drive": "manual", "velocity": "1 um/s"}}, ValueError, "[fixture] velocity"),
+        ({"fixture": {"kind": "spring", "drive": "manual", "preload": "150 MPa"}}, ValueError, "[fixture] preload"),
+        ({"fixture": {"kind": "spring", "relaxation": 0.9}}, ValueError, "[fixture] relaxation"),
+        ({"fixture": {"kind": "spring", "relaxation_time": "1 m"}}, UnitError, "[fixture] relaxation_time"),
+        ({"fixture": {"kind": "servo", "velocity": "10 um"}}, UnitError, "[fixture] velocity"),
+        ({"fixture": {"kind": "servo", "backlash": "-1 um"}}, ValueError, "[fixture] backlash"),
+        ({"fixture": {"kind": "servo", "preload": "10 MPa"}}, ValueError, "[fixture] preload"),
+        ({"fixture": {"kind": "servo", "lag": "1 s"}}, ValueError, "[fixture] lag"),
+        ({"fixture": {"kind": "tilted", "zones": 2.5}}, ValueError, "[fixture] zones"),
+        ({"fixture": {"kind": "tilted", "zones": 12}}, ValueError, "[fixture] zones"),
+        ({"fixture": {"kind": "tilted", "tilt": "1 deg"}}, UnitError, "[fixture] tilt"),
+        ({"fixture": {"kind": "rigid", "tilt": "1 um"}}, ValueError, "[fixture] tilt"),
     ],
 )
 def test_a_bad_setting_is_refused_by_name(tables, error, names):
@@ -278,3 +293,77 @@ def test_porous_si_swells_the_electrode_less():
     dense = swelling({})
     porous = swelling({"cell": {"si_porosity": 0.6}})
     assert 0.0 < porous < 0.5 * dense
+
+
+# --- the position-commanded and the zoned fixtures -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "travel", "max_force"),
+    [
+        ({"kind": "servo", "travel": "2 mm"}, 2e-3, 150 * MPA * 0.785e-4),
+        ({"kind": "spring", "travel": "10 mm"}, 10e-3, 1e4),  # 1 N/um x 10 mm: below the 150 MPa rating
+    ],
+)
+def test_motor_fixtures_take_a_position_and_report_their_force_rating(fixture, travel, max_force):
+    world = SimWorld.from_bench({"fixture": fixture}, VirtualClock())
+    actuator = world.actuator
+    assert actuator.regulated and actuator.command_unit == "m"
+    assert actuator.command_range == (0.0, travel)
+    assert actuator.max_force == pytest.approx(max_force)
+    assert world.truth().force == 0.0  # the platen just touches the stack
+    with pytest.raises(OutOfRange, match=" m is outside"):
+        actuator.command(travel * 1.01)
+
+
+def test_servo_in_the_world_squeezes_by_micrometres():
+    world, clock = make_world({"fixture": {"kind": "servo", "velocity": "10 um/s", "backlash": "0 um"}}, pressure=None)
+    start = world.actuator.read_command()
+    world.actuator.command(start + 4e-6)
+    clock.advance(0.2)
+    assert world.actuator.read_command() == pytest.approx(start + 2e-6)  # on its way at 10 um/s
+    clock.advance(1.0)
+    assert world.actuator.read_command() == pytest.approx(start + 4e-6)
+    assert 8 * MPA < world.truth().pressure < 10 * MPA  # 4 um is ~9.4 MPa on this stack
+    world.actuator.stop()
+    clock.advance(60.0)
+    assert world.actuator.read_command() == pytest.approx(start + 4e-6)
+
+
+def test_a_held_spring_seat_lets_the_pressure_follow_the_swelling_a_little_and_relax():
+    world, clock = make_world({"fixture": {"kind": "spring", "velocity": "1 mm/s"}}, pressure=None)
+    world.actuator.command(0.785e-3)  # 1 N/um x 0.785 mm = 785 N = 10 MPa
+    clock.advance(10.0)
+    start = world.truth()
+    assert start.pressure == pytest.approx(10 * MPA, rel=0.01)
+    world.cycler.apply_current(c_rate(world, 1 / 3), 4.2)
+    clock.advance(2 * HOUR)
+    swollen = world.truth()
+    swelling = swollen.anode_thickness - start.anode_thickness
+    assert swelling > 3e-6
+    relaxed = 0.02 * math.log(1 + 2 * HOUR / 60) / math.log(1 + 48 * HOUR / 60)  # ~1.3 % in 2 h
+    expected = start.force * (1 - relaxed) + 1e6 * swelling  # spring rate x thickness change
+    assert swollen.force == pytest.approx(expected, rel=0.003)
+    assert abs(swollen.pressure - start.pressure) < 0.02 * start.pressure  # a drift, not a rigid frame's swing
+
+
+def test_a_uniform_cell_reports_itself_as_one_zone():
+    world, _ = make_world()
+    truth = world.truth()
+    (zone,) = truth.zones
+    assert zone.pressure == truth.pressure and zone.x == truth.x and zone.area == world.cell.area
+    assert zone.contact_fraction == truth.contact_fraction and zone.anode_thickness == truth.anode_thickness
+
+
+def test_a_tilted_world_is_built_from_the_bench_with_its_zones():
+    world = SimWorld.from_bench({"fixture": {"kind": "tilted", "zones": 3, "tilt": "0.3 um"}}, VirtualClock())
+    assert not world.actuator.regulated and world.actuator.name == "sim-tilted"
+    truth = world.truth()
+    assert len(truth.zones) == 3
+    assert truth.pressure == pytest.approx(10 * MPA)
+    assert sum(z.area for z in truth.zones) == pytest.approx(world.cell.area)
+    assert truth.anode_thickness == pytest.approx(
+        sum(z.area * z.anode_thickness for z in truth.zones) / world.cell.area
+    )
+    uniform = SimWorld.from_bench({"fixture": {"kind": "rigid"}}, VirtualClock())  # also at 10 MPa
+    assert world.other_layers_thickness == pytest.approx(uniform.other_layers_thickness, abs=1e-9)
