@@ -21,7 +21,9 @@ from stackpress.control.pid import Gains
 from stackpress.units import UnitError, quantity
 
 DEFAULT_BENCH = "sim-hydraulic"
-_SECTIONS = {"name", "description", "cell", "fixture", "load_cell", "engine", "limits", "regulator", "cycler"}
+_SECTIONS = {
+    "name", "description", "cell", "fixture", "load_cell", "engine", "limits", "regulator", "cycler", "faults",
+}
 _OWN_KEYS = {  # the sections this module reads whole; the simulator checks [cell], [fixture], [load_cell]
     "engine": {"period", "sim_step"},
     "limits": {"max_pressure", "safe_preload"},

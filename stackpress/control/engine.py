@@ -153,7 +153,7 @@ class Engine:
         dt = self.period if self._last_t is None else sample.t - self._last_t
         self._last_t = sample.t
         if self.regulator.active:
-            self.actuator.command(self.regulator.update(sample.pressure, dt))
+            self.actuator.command(self.regulator.update(sample, dt))
 
     def _apply(self, commands: list[Command], t: float) -> None:
         for command in commands:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 
 from stackpress.control.pid import PID, Gains, IncrementalPID
+from stackpress.sample import Sample
 
 UNITS = ("N", "m")
 
@@ -87,8 +88,13 @@ class PressureRegulator:
         low, high = self.command_range
         return min(max(actuator_readback - retract, low), high)
 
-    def update(self, pressure: float, dt: float) -> float:
-        """The command (N, or m for a position) given the measured pressure and the time since the last update."""
+    def update(self, sample: Sample, dt: float) -> float:
+        """The command (N, or m for a position) given this tick's sample and the time since the last update.
+
+        The whole sample, not only the pressure: what the cell is doing (its current, the
+        gap) tells the regulator what the swelling is about to do to the pressure.
+        """
+        pressure = sample.pressure
         if self._position:
             return self._pi.update(self.setpoint, pressure, dt)
         return self._pid.update(self.setpoint, pressure, dt) * self.area

@@ -12,6 +12,12 @@ import math
 from stackpress.clock import VirtualClock
 from stackpress.drivers.errors import InstrumentError
 from stackpress.drivers.roles import CyclerReading
+from stackpress.sample import Sample
+
+
+def measured(pressure: float, current: float = 0.0, t: float = 0.0) -> Sample:
+    """A sample that carries what a regulator reads: the pressure (and the cell current)."""
+    return Sample(t, 3.7, current, 0.0, 25.0, math.nan, pressure, math.nan, 1e-3, 1e-5, math.nan, 1, 1, "running")
 
 
 class FakeCycler:

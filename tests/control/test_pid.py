@@ -4,6 +4,7 @@ import pytest
 
 from stackpress.control.pid import PID, Gains, IncrementalPID
 from stackpress.control.regulator import PressureRegulator
+from tests.control.fakes import measured
 
 
 def test_proportional_and_integral_terms_add_up():
@@ -38,10 +39,10 @@ def test_regulator_engages_bumplessly_and_feeds_setpoint_changes_forward():
     reg = PressureRegulator(Gains(kp=0.5, ki=0.2), area, (0.0, 1e4))
     assert not reg.active
     reg.hold(10e6, actuator_readback=10e6 * area)  # the ram already delivers 10 MPa
-    assert reg.update(10e6, dt=1.0) == pytest.approx(10e6 * area)  # no bump at engagement
+    assert reg.update(measured(10e6), dt=1.0) == pytest.approx(10e6 * area)  # no bump at engagement
     reg.hold(30e6, actuator_readback=10e6 * area)
     # The new setpoint reaches the command at once (feed-forward), plus the proportional term.
-    assert reg.update(10e6, dt=1.0) == pytest.approx((30e6 + 0.5 * 20e6 + 0.2 * 20e6) * area)
+    assert reg.update(measured(10e6), dt=1.0) == pytest.approx((30e6 + 0.5 * 20e6 + 0.2 * 20e6) * area)
     reg.release()
     assert not reg.active
 

@@ -9,6 +9,7 @@ import pytest
 from stackpress.control.pid import Gains
 from stackpress.control.regulator import PressureRegulator
 from stackpress.sims.fixtures import ServoFixture
+from tests.control.fakes import measured
 
 AREA = 0.785e-4
 RANGE = (0.0, 2e-3)  # m of screw travel
@@ -25,44 +26,44 @@ def test_position_mode_engages_bumplessly_from_the_readback():
     reg = position_regulator()
     assert reg.command_unit == "m" and not reg.active
     reg.hold(10e6, actuator_readback=1.0042e-3)
-    assert reg.update(10e6, dt=1.0) == 1.0042e-3  # at the setpoint: the screw stays exactly where it is
-    assert reg.update(10e6, dt=1.0) == 1.0042e-3
+    assert reg.update(measured(10e6), dt=1.0) == 1.0042e-3  # at the setpoint: the screw stays exactly where it is
+    assert reg.update(measured(10e6), dt=1.0) == 1.0042e-3
 
 
 def test_position_mode_moves_the_screw_by_micrometres_per_mpa():
     reg = position_regulator()
     reg.hold(10e6, actuator_readback=1e-3)
-    first = reg.update(9e6, dt=1.0)  # 1 MPa short: advance
+    first = reg.update(measured(9e6), dt=1.0)  # 1 MPa short: advance
     step = first - 1e-3
     kp = 0.5 / STIFF
     assert step == pytest.approx(kp * 1e6 * -math.expm1(-1.0 / 2.0))  # the integral's share of kp x error
     assert 0 < step < 1e6 / STIFF  # less than the whole way on the first tick
-    second = reg.update(9.5e6, dt=1.0)  # half-way there: the proportional term takes back its share
+    second = reg.update(measured(9.5e6), dt=1.0)  # half-way there: the proportional term takes back its share
     assert second - first == pytest.approx(kp * (0.5e6 - 1e6) + kp * 0.5e6 * -math.expm1(-0.5))
-    assert reg.update(11e6, dt=1.0) < second  # over the setpoint: retract
+    assert reg.update(measured(11e6), dt=1.0) < second  # over the setpoint: retract
 
 
 def test_position_mode_output_stays_within_the_command_range_and_does_not_wind_up():
     reg = position_regulator()
     reg.hold(50e6, actuator_readback=1.9e-3)
     for _ in range(100):  # a stack that never pushes back (the platen left it)
-        out = reg.update(0.0, dt=1.0)
+        out = reg.update(measured(0.0), dt=1.0)
     assert out == RANGE[1]
-    assert reg.update(60e6, dt=1.0) < RANGE[1]  # leaves the limit on the first tick the error reverses
+    assert reg.update(measured(60e6), dt=1.0) < RANGE[1]  # leaves the limit on the first tick the error reverses
     reg.release()
     reg.hold(0.0, actuator_readback=1e-4)
     for _ in range(100):
-        out = reg.update(20e6, dt=1.0)
+        out = reg.update(measured(20e6), dt=1.0)
     assert out == RANGE[0]
 
 
 def test_a_setpoint_change_moves_the_screw_through_the_proportional_term():
     reg = position_regulator()
     reg.hold(10e6, actuator_readback=1e-3)
-    reg.update(10e6, dt=1.0)
+    reg.update(measured(10e6), dt=1.0)
     reg.hold(20e6, actuator_readback=1e-3)  # already active: no re-engagement
     kp = 0.5 / STIFF
-    assert reg.update(10e6, dt=1.0) - 1e-3 == pytest.approx(kp * 10e6 + kp * 10e6 * -math.expm1(-0.5))
+    assert reg.update(measured(10e6), dt=1.0) - 1e-3 == pytest.approx(kp * 10e6 + kp * 10e6 * -math.expm1(-0.5))
 
 
 def test_the_force_path_is_the_default_and_unknown_units_are_refused():
@@ -90,7 +91,7 @@ def regulate(reg: PressureRegulator, plant, period: float, ticks: int, setpoint:
     for k in range(ticks):
         pressure = plant(position, k * period)
         errors.append(pressure - setpoint)
-        position = reg.update(pressure, period)
+        position = reg.update(measured(pressure), period)
     return errors
 
 
@@ -148,7 +149,7 @@ def test_position_mode_regulates_a_servo_screw_with_backlash_at_a_30_s_period():
             screw.update(1.0, thickness, compliance)
         pressure = screw.force / AREA
         errors.append(pressure - 10e6)
-        screw.command(reg.update(pressure, 30.0))
+        screw.command(reg.update(measured(pressure), 30.0))
     settled = errors[20:]
     rms = math.sqrt(sum(e * e for e in settled) / len(settled))
     assert rms < 0.02 * 10e6
