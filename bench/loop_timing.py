@@ -52,7 +52,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=20.0, help="how long to run on the wall clock")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long to run on the wall clock")
     parser.add_argument("--period", type=float, default=0.02, help="engine period, s (0.02 = 50 Hz)")
     args = parser.parse_args()
 

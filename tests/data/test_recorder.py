@@ -84,12 +84,15 @@ def test_samples_reach_the_file_when_the_commit_interval_has_passed_on_the_wall_
     # Sample time races ahead (virtual clock); that must not trigger commits.
     for t in range(100):
         recorder.sample(make_sample(t=t * 3600.0))
+    recorder.sync()
     assert read_run(path).samples.empty
     wall.now = 0.99
     recorder.sample(make_sample(t=100 * 3600.0))
+    recorder.sync()
     assert read_run(path).samples.empty
     wall.now = 1.0
     recorder.sample(make_sample(t=101 * 3600.0))
+    recorder.sync()
     assert len(read_run(path).samples) == 102
     recorder.close()
 
@@ -99,7 +102,8 @@ def test_an_event_is_committed_at_once_with_the_samples_before_it(tmp_path):
     recorder = Recorder(path, commit_interval=1.0, wall=FakeWall())
     recorder.sample(make_sample(t=5.0))
     recorder.event(Event(t=5.0, kind="trip", message="pressure above 30 MPa", data={"limit": 30e6}))
-    run = read_run(path)  # the recorder is still open and its wall clock has not moved
+    recorder.sync()  # waits for what was handed to the writer; nothing else is due: the wall clock stood still
+    run = read_run(path)
     assert run.samples["t"].tolist() == [5.0]
     assert run.events.to_dict("records") == [
         {"t": 5.0, "kind": "trip", "message": "pressure above 30 MPa", "data": {"limit": 30e6}}
@@ -119,6 +123,7 @@ def test_meta_round_trips_as_text(tmp_path):
     }
     with Recorder(path, meta) as recorder:
         recorder.set_meta("operator_note", "cell 7, glovebox 2")
+        recorder.sync()
         stored_before_close = read_run(path).meta
     stored = read_run(path).meta
     assert stored_before_close["operator_note"] == "cell 7, glovebox 2"
@@ -187,3 +192,19 @@ def test_closing_while_a_viewer_has_the_run_open_keeps_it_complete(tmp_path):
     run = read_run(path)
     assert run.samples["t"].tolist() == [0.0, 1.0]
     assert run.meta["closed"] == "true"
+
+
+def test_a_stalled_disk_does_not_stall_the_caller_and_loses_nothing(tmp_path):
+    path = tmp_path / "run.sqlite"
+    recorder = Recorder(path, policy=RecordingPolicy(interval=0.0), commit_interval=0.0)
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")  # holds the write lock: the writer thread must wait for it
+        for t in range(50):  # every sample is due at once; were writes on this thread, this would block
+            recorder.sample(make_sample(t=float(t)))
+        recorder.event(Event(t=49.0, kind="trip", message="while the disk was busy"))
+        other.execute("ROLLBACK")
+    recorder.sync()
+    run = read_run(path)
+    assert run.samples["t"].tolist() == [float(t) for t in range(50)]
+    assert run.events["message"].tolist() == ["while the disk was busy"]
+    recorder.close()
