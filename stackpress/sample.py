@@ -29,7 +29,9 @@ class Sample:
     actuator: float  # actuator command readback, in the actuator's command unit
     step: int  # step count, BDF: 1-based, increases with every step started
     cycle: int  # cycle count, BDF: 1-based
-    state: str  # engine state: "running", "paused", "tripped", "finished", ...
+    state: str  # engine state: "running", "paused", "tripped", "fault", "aborted", "finished"
+    # While "paused" (an instrument lost, a pressure alarm, the operator) samples go on with what could
+    # be read: a field an instrument could not give is NaN, never a repeated or invented value.
 
 
 SAMPLE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Sample))

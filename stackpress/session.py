@@ -3,7 +3,8 @@
 This is what the command line, scripts and (later) the GUI talk to. It checks
 the protocol against the bench before anything moves, wires the engine to the
 instruments and the recorder, and makes sure the run file is closed whatever
-happens. `abort()` is safe to call from any thread or a signal handler.
+happens. `abort()`, `pause()` and `resume()` are safe to call from any thread
+(`abort()` also from a signal handler); they take effect at the engine's next tick.
 """
 
 from __future__ import annotations
@@ -63,7 +64,14 @@ class Session:
             instruments=instruments,
             runner=runner,
             regulator=PressureRegulator(bench.gains, bench.area, actuator.command_range, actuator.command_unit),
-            interlocks=Interlocks(bench.max_pressure, protocol.limits.voltage_min, protocol.limits.voltage_max),
+            interlocks=Interlocks(
+                bench.max_pressure,
+                protocol.limits.voltage_min,
+                protocol.limits.voltage_max,
+                pressure_min=protocol.limits.pressure_min,
+                pressure_max=protocol.limits.pressure_max,
+                max_current=bench.max_current,
+            ),
             area=bench.area,
             other_layers_thickness=other_layers,
             period=bench.period,
@@ -81,6 +89,19 @@ class Session:
 
     def abort(self, reason: str = "operator abort") -> None:
         self.engine.abort(reason)
+
+    def pause(self, reason: str = "operator pause") -> None:
+        """Pause the run (cycler resting, actuator holding) until `resume()`; its place is kept."""
+        self.engine.pause(reason)
+
+    def resume(self) -> None:
+        """Resume a paused run, if every instrument answers; the current step goes on where it was."""
+        self.engine.resume()
+
+    @property
+    def state(self) -> str:
+        """The engine's state: idle, running, paused, tripped, fault, aborted or finished."""
+        return self.engine.state
 
     def _emit(self, event: Event) -> None:
         for sink in self._event_sinks:

@@ -6,6 +6,11 @@ A protocol is a TOML file:
     [limits]
     voltage = ["2.5 V", "4.3 V"]          # required: the voltage interlock
     pressure_window = ["5 MPa", "50 MPa"] # optional; this is the default, widening it is explicit
+    on_fault = "pause"                    # optional: "pause" (default) or "stop", for a lost instrument
+                                          # or a pressure alarm
+    resume = "operator"                   # optional: "operator" (default) or "auto" (after an instrument
+                                          # fault only, as soon as the instrument answers again)
+    max_pause = "1 h"                     # optional: a longer pause aborts the run (default 1 h)
     [[block]]                             # one or more
     name = "cycling"                      # optional
     repeat = 5                            # optional; default 1
@@ -30,6 +35,8 @@ from typing import Any
 from stackpress.protocols.errors import ProtocolError, attempt, did_you_mean, located
 from stackpress.protocols.parse import measure, parse_step
 from stackpress.protocols.steps import (
+    ON_FAULT,
+    RESUME,
     Block,
     Current,
     CurrentStep,
@@ -42,7 +49,8 @@ from stackpress.protocols.steps import (
 )
 
 _TOP_KEYS = ("name", "limits", "block")
-_LIMIT_KEYS = ("voltage", "pressure_window")
+_LIMIT_KEYS = ("voltage", "pressure_window", "on_fault", "resume", "max_pause")
+_CHOICES = {"on_fault": ON_FAULT, "resume": RESUME}
 _BLOCK_KEYS = ("name", "repeat", "steps")
 _RANGE_EXAMPLES = {
     "voltage": 'voltage = ["2.5 V", "4.3 V"]',
@@ -109,6 +117,7 @@ def check_against_bench(
     label = _label(protocol.source)
     limits = protocol.limits
     problems = list(_limit_problems(limits, _steps(protocol.blocks)))
+    problems.extend(f"{label}, limits: {problem}" for problem in _policy_problems(limits))
     if limits.pressure_max > max_pressure:
         problems.append(
             f"{label}, limits: pressure_window reaches {_show(limits.pressure_max, 'Pa')}, above the "
@@ -152,10 +161,31 @@ def _limits(raw: Any, label: str, problems: list[str]) -> Limits | None:
     where = f"{label}, limits"
     _unknown_keys(raw, _LIMIT_KEYS, where, problems)
     voltage = _range(raw, "voltage", "V", where, problems)
-    if "pressure_window" not in raw:
-        return Limits(*voltage) if voltage else None
-    pressure = _range(raw, "pressure_window", "Pa", where, problems)
-    return Limits(*voltage, *pressure) if voltage and pressure else None
+    pressure = _range(raw, "pressure_window", "Pa", where, problems) if "pressure_window" in raw else (5e6, 50e6)
+    found = len(problems)
+    policy: dict[str, Any] = {key: _choice(raw, key, where, problems) for key in _CHOICES if key in raw}
+    if "max_pause" in raw:
+        policy["max_pause"] = attempt(problems, _duration, raw["max_pause"], where)
+    if not (voltage and pressure) or len(problems) > found:
+        return None
+    return Limits(*voltage, *pressure, **policy)
+
+
+def _choice(table: dict[str, Any], key: str, where: str, problems: list[str]) -> str | None:
+    """One of the words `_CHOICES[key]` allows, or None with the reason added to `problems`."""
+    value, choices = table[key], _CHOICES[key]
+    if value in choices:
+        return value
+    hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+    problems.append(
+        f"{where}: {key} must be {' or '.join(f'{c!r}' for c in choices)}, not {value!r}{hint}"
+    )
+    return None
+
+
+def _duration(value: Any, where: str) -> float:
+    """`max_pause`: a time above zero, like "1 h"."""
+    return measure(value, "s", f"{where}: max_pause")
 
 
 def _range(table: dict[str, Any], key: str, unit: str, where: str, problems: list[str]) -> tuple[float, float] | None:
@@ -235,6 +265,16 @@ def _limit_problems(limits: Limits, steps: Iterable[Step]) -> Iterator[str]:
                 f"{_show(step.setpoint, 'Pa')} is outside the pressure window {_show(p_min, 'Pa')} to "
                 f"{_show(p_max, 'Pa')} (set limits.pressure_window to change it)",
             )
+
+
+def _policy_problems(limits: Limits) -> Iterator[str]:
+    """What is wrong with the fault policy of limits built in Python (the loader refuses it in files)."""
+    for key, choices in _CHOICES.items():
+        value = getattr(limits, key)
+        if value not in choices:
+            yield f"{key} must be {' or '.join(f'{c!r}' for c in choices)}, not {value!r}"
+    if not limits.max_pause > 0:  # also refuses NaN
+        yield f"max_pause must be a time above zero, not {limits.max_pause!r} s"
 
 
 def _bench_problems(

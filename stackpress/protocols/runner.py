@@ -9,6 +9,12 @@ Cycle counting follows the Battery Data Format: cycles start at 1, and a new
 cycle starts when a current step in the run's first direction (charge for a
 full cell, usually discharge for a half cell) begins after a step in the
 opposite direction.
+
+A pause (an instrument fault, a pressure alarm, the operator) does not lose the
+runner's place: `pause(t)` stops the current step's clock, `resume(t)` restarts
+it (the step's elapsed time excludes the pause) and returns the current step's
+command again, since the engine rested the cycler meanwhile. Step and cycle
+counters are untouched by a pause.
 """
 
 from __future__ import annotations
@@ -43,15 +49,45 @@ class Runner:
         self._step_started = 0.0
         self._first_direction = 0
         self._opposite_seen = False
+        self._paused_at: float | None = None
+        self.paused_time = 0.0  # s, paused in total so far
+        self.pressure_setpoint: float | None = None  # Pa, the last "Hold pressure" step's, if any
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
 
     def start(self, t: float) -> list[Command]:
         """The commands that begin the protocol at time `t`."""
         return self._advance(t)
 
-    def update(self, sample: Sample) -> list[Command]:
-        """Commands for this tick: none while the current step goes on."""
+    def pause(self, t: float) -> None:
+        """Stop the current step's clock at `t`; a second pause before a resume keeps the first time."""
+        if self._paused_at is None and not self.finished:
+            self._paused_at = t
+
+    def resume(self, t: float) -> list[Command]:
+        """Restart the current step's clock at `t`; the commands that put the current step back in force.
+
+        Only the electrical command: the pressure setpoint stays with the regulator
+        through a pause, and a preload set once on an unregulated fixture must not
+        be set again.
+        """
+        if self._paused_at is None:
+            return []
+        paused_for = max(t - self._paused_at, 0.0)
+        self._step_started += paused_for
+        self.paused_time += paused_for
+        self._paused_at = None
         step = self.step
-        if self.finished or step is None:
+        if self.finished or step is None or isinstance(step, PressureStep):
+            return []
+        return [self._command_for(step)]
+
+    def update(self, sample: Sample) -> list[Command]:
+        """Commands for this tick: none while the current step goes on (or the runner is paused)."""
+        step = self.step
+        if self.finished or step is None or self._paused_at is not None:
             return []
         elapsed = sample.t - self._step_started
         for end in step.ends:
@@ -64,6 +100,7 @@ class Runner:
         for step in self._pending:
             self._begin(step, t)
             if isinstance(step, PressureStep):
+                self.pressure_setpoint = step.setpoint
                 commands.append(HoldPressure(step.setpoint))
                 continue
             commands.append(self._command_for(step))

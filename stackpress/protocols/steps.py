@@ -91,14 +91,29 @@ class PressureStep(Step):
 ElectricalStep = CurrentStep | VoltageStep | RestStep
 
 
+ON_FAULT = ("pause", "stop")  # what a lost instrument or a pressure alarm does to the run
+RESUME = ("operator", "auto")  # who ends a pause once its cause is gone
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """The run's safety window: the voltage interlock and the allowed pressure setpoints."""
+    """The run's safety window: the voltage interlock, the allowed pressure setpoints, and what a fault does.
+
+    `on_fault`: "pause" (the safe state, waiting: actuator holding, cycler resting) or
+    "stop" (the safe state, and the run ends). `resume`: after an instrument fault
+    (an instrument that stops answering), "auto" resumes as soon as it answers again,
+    "operator" waits for `Engine.resume()`; a pressure alarm (pressure lost, regulator
+    saturated, actuator at its travel limit or not following) always waits for the
+    operator. `max_pause` s: a pause that lasts longer aborts the run (with its cleanup).
+    """
 
     voltage_min: float
     voltage_max: float
     pressure_min: float = 5e6
     pressure_max: float = 50e6
+    on_fault: str = "pause"
+    resume: str = "operator"
+    max_pause: float = 3600.0
 
 
 @dataclass(frozen=True, slots=True)

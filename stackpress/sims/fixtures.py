@@ -24,6 +24,13 @@ L - F C thick. The cell supplies L and C every sub-step (`update`).
 Every fixture has `kind`, `regulated`, `command_unit` ("N" or "m"),
 `command_range` (in that unit), `max_force` (N, its rating), `force` and
 `gap`, and attach / command / hold / readback / update.
+
+Injected faults (stackpress.sims.faults) reach a fixture through two attributes
+the world sets for each sub-step: `seized` (the drive does not move: a ram keeps
+its oil pressure, a motor stays where it is) and `slowdown` (the oil lag times
+it, the motor's velocity divided by it); a hydraulic fixture also has `leak`
+(None, or the fraction of its demand the ram can still reach). A frame without a
+drive ignores them.
 """
 
 from __future__ import annotations
@@ -42,6 +49,9 @@ class HydraulicFixture:
     kind = "hydraulic"
     regulated = True
     command_unit = "N"
+    seized = False  # faults: the valve is stuck, the oil pressure stays where it is
+    slowdown = 1.0  # faults: the oil lag is this many times longer
+    leak: float | None = None  # faults: the fraction of the demand the ram can still reach
 
     def __init__(self, area: float, lag: float = 0.5, friction: float = 5.0, rating: float = 150e6) -> None:
         """`lag` s: time constant of the oil pressure; `friction` N: seal friction; `rating` Pa on the cell area."""
@@ -53,7 +63,7 @@ class HydraulicFixture:
         self.ram_force = 0.0  # N, what the oil pressure pushes with now
         self.force = 0.0  # N, on the stack
         self.gap = 0.0  # m, plate separation
-        self._decay = (0.0, 1.0)  # (dt, exp(-dt / lag)) cache
+        self._decay = (0.0, 1.0, 1.0)  # (dt, exp(-dt / (lag slowdown)), slowdown) cache
 
     def attach(self, free_thickness: float, compliance: float) -> None:
         """Put the plates on a stack of this free thickness (m) and compliance (m/N), unloaded."""
@@ -80,10 +90,14 @@ class HydraulicFixture:
         it slides until the stack force is F_ram - f (stack shrinking / ram
         advancing) or F_ram + f (stack pushing the ram back).
         """
-        if self._decay[0] != dt:
-            self._decay = (dt, math.exp(-dt / self.lag))
-        ram = self.demand + (self.ram_force - self.demand) * self._decay[1]
-        self.ram_force = ram
+        if self.seized:
+            ram = self.ram_force
+        else:
+            if self._decay[0] != dt or self._decay[2] != self.slowdown:
+                self._decay = (dt, math.exp(-dt / (self.lag * self.slowdown)), self.slowdown)
+            target = self.demand if self.leak is None else self.demand * self.leak
+            ram = target + (self.ram_force - target) * self._decay[1]
+            self.ram_force = ram
         force = (free_thickness - self.gap) / compliance
         if force < ram - self.friction:
             force = ram - self.friction
@@ -102,6 +116,8 @@ class RigidFixture:
     kind = "rigid"
     regulated = False
     command_unit = "N"
+    seized = False  # faults: nothing to seize or slow down, a frame has no drive
+    slowdown = 1.0
 
     def __init__(
         self, area: float, frame_stiffness: float = 5e7, preload: float | None = None, rating: float = 150e6
@@ -188,6 +204,8 @@ class SpringFixture:
     """
 
     kind = "spring"
+    seized = False  # faults: the motor does not move
+    slowdown = 1.0  # faults: the motor is this many times slower
 
     def __init__(
         self,
@@ -271,8 +289,8 @@ class SpringFixture:
             self._relaxed = relaxed
         seat = self.seat
         target = self.target
-        if seat != target:
-            step = self.velocity * dt
+        if seat != target and not self.seized:
+            step = self.velocity * dt / self.slowdown
             if target > seat + step:
                 seat += step
             elif target < seat - step:
@@ -312,6 +330,8 @@ class ServoFixture:
     kind = "servo"
     regulated = True
     command_unit = "m"
+    seized = False  # faults: the motor does not move
+    slowdown = 1.0  # faults: the motor is this many times slower
 
     def __init__(
         self,
@@ -356,8 +376,8 @@ class ServoFixture:
         """Move the motor (velocity limit) and the screw (backlash) for `dt` s; return the stack force, N."""
         motor = self.motor
         target = self.target
-        if motor != target:
-            step = self.velocity * dt
+        if motor != target and not self.seized:
+            step = self.velocity * dt / self.slowdown
             if target > motor + step:
                 motor += step
             elif target < motor - step:

@@ -3,6 +3,13 @@
 Each call first lets the world catch up with the clock, then reads or commands
 it, so the three instruments always agree. They check their commands as the real
 ones would (OutOfRange) and add their own measurement noise from seeded RNGs.
+
+They also carry the world's injected faults (stackpress.sims.faults) as a real
+instrument would show them: a dropout raises InstrumentTimeout on every call, a
+stuck actuator answers but ignores its commands, the load cell adds spikes and
+drift to its readings, the cycler's voltage sense an offset. A load cell at or
+beyond its full scale raises OutOfRange (over range), as an indicator shows "OL",
+instead of reporting its full scale as if it were the force.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import math
 import random
 from typing import TYPE_CHECKING
 
-from stackpress.drivers.errors import OutOfRange
+from stackpress.drivers.errors import InstrumentTimeout, OutOfRange
 from stackpress.drivers.roles import CyclerReading
 
 if TYPE_CHECKING:
@@ -51,14 +58,23 @@ class SimCycler:
         if not abs(current) <= self.max_current:
             raise OutOfRange(self.name, f"{what} {current!r} A is beyond +-{self.max_current:g} A")
 
+    def _answer(self, what: str) -> None:
+        """Raise InstrumentTimeout while a cycler_dropout fault is on (the world has caught up first)."""
+        world = self._world
+        world.advance()
+        if world.faults and world.faults.active("cycler_dropout", world.t):
+            raise InstrumentTimeout(self.name, f"no reply to {what} within 1 s")
+
     def apply_current(self, current: float, voltage_limit: float) -> None:
         """Source `current` A (positive charges); the voltage is clamped at `voltage_limit` V."""
+        self._answer("SOURCE:CURRENT")
         self._check_current(current, "current")
         self._check_voltage(voltage_limit, "voltage limit")
         self._world.source_current(current, voltage_limit)
 
     def apply_voltage(self, voltage: float, current_limit: float) -> None:
         """Hold `voltage` V, passing at most `current_limit` A either way."""
+        self._answer("SOURCE:VOLTAGE")
         self._check_voltage(voltage, "voltage")
         self._check_current(current_limit, "current limit")
         if current_limit < 0.0:
@@ -67,18 +83,24 @@ class SimCycler:
 
     def rest(self) -> None:
         """Output off."""
+        self._answer("OUTPUT OFF")
         self._world.open_circuit()
 
     def read(self) -> CyclerReading:
         """Voltage, current (exactly 0 with the output off), charge counter and cell temperature."""
         world = self._world
         world.advance()
+        offset = 0.0
+        if world.faults:
+            self._answer("READ?")
+            fault = world.faults.active("cycler_voltage_offset", world.t)
+            offset = 0.0 if fault is None else fault.params["offset"]
         gauss = self._gauss
         current = world.current
         if current != 0.0:
             current += gauss(0.0, self._current_noise)
         return CyclerReading(
-            voltage=world.voltage + gauss(0.0, self._voltage_noise),
+            voltage=world.voltage + gauss(0.0, self._voltage_noise) + offset,
             current=current,
             charge=world.charge,
             temperature=world.temperature,
@@ -95,10 +117,19 @@ class SimForceSensor:
         self._world = world
 
     def read_force(self) -> float:
-        """Compressive force on the stack as the load cell reports it, N."""
+        """Compressive force on the stack as the load cell reports it, N; OutOfRange at its full scale."""
         world = self._world
         world.advance()
-        return world.load_cell.measure(world.fixture.force, world.t)
+        force = world.fixture.force
+        if world.faults:
+            if world.faults.active("load_cell_dropout", world.t):
+                raise InstrumentTimeout(self.name, "no reply to register read within 100 ms")
+            force += world.faults.load_cell_offset(world.t)
+        load_cell = world.load_cell
+        reading = load_cell.measure(force, world.t)
+        if abs(reading) >= load_cell.full_scale:
+            raise OutOfRange(self.name, f"over range: {reading:g} N at its {load_cell.full_scale:g} N full scale")
+        return reading
 
 
 class SimActuator:
@@ -119,26 +150,37 @@ class SimActuator:
         self.command_range = fixture.command_range
         self.max_force = fixture.max_force
 
+    def _answer(self, what: str) -> bool:
+        """Raise InstrumentTimeout while an actuator_dropout fault is on; False while it is stuck."""
+        world = self._world
+        world.advance()
+        if not world.faults:
+            return True
+        if world.faults.active("actuator_dropout", world.t):
+            raise InstrumentTimeout(self.name, f"no reply to {what} within 500 ms")
+        return world.faults.active("actuator_stuck", world.t) is None
+
     def command(self, value: float) -> None:
         """Hydraulic: demand this ram force, N. Rigid: tighten to this preload, N. Motor: go to this position, m."""
+        working = self._answer("command")
         low, high = self.command_range
         if not (math.isfinite(value) and low <= value <= high):
             unit = self.command_unit
             raise OutOfRange(self.name, f"command {value!r} {unit} is outside {low:g}..{high:g} {unit}")
-        self._world.command_fixture(value)
+        if working:
+            self._world.command_fixture(value)
 
     def read_command(self) -> float:
         """What the actuator does now, in its unit: the ram's or frame's force, N; the motor's position, m."""
-        world = self._world
-        world.advance()
-        return world.fixture.readback()
+        self._answer("readback")
+        return self._world.fixture.readback()
 
     def read_gap(self) -> float:
         """Plate separation, m."""
-        world = self._world
-        world.advance()
-        return world.fixture.gap
+        self._answer("gap")
+        return self._world.fixture.gap
 
     def stop(self) -> None:
         """Hold: the ram keeps its present force, a motor stops where it is; a frame holds by itself."""
-        self._world.hold_fixture()
+        if self._answer("stop"):
+            self._world.hold_fixture()

@@ -12,6 +12,12 @@ coefficients, exact in the lags):
     cell.advance(I, dt) -> cell.update_mechanics() -> fixture.update(dt, L, C)
     -> cell.prepare(F / area) -> the mode decides the current and voltage for the next one.
 
+Injected faults (`world.faults`, stackpress.sims.faults; a bench's [faults]
+table) act in the instruments (dropouts, spikes, drift, a stuck actuator's
+ignored commands) and in the physics (a seized or slow drive, a hydraulic leak,
+an output stage driving too much current), which change exactly at the faults'
+start and end times: `advance` splits its sub-steps there.
+
 The cell is anything with the `CellModel` interface: one `Cell`, or a
 `ZonedCell` (zones at different local pressures, for a fixture whose platens
 are not parallel: [fixture] kind = "tilted").
@@ -25,7 +31,8 @@ from typing import Any, NamedTuple, Protocol
 
 from stackpress.clock import Clock
 from stackpress.sims.cell import Cell, CellParams, cell_params
-from stackpress.sims.fixtures import Fixture, TiltedFixture, fixture_from_section
+from stackpress.sims.faults import Faults
+from stackpress.sims.fixtures import Fixture, HydraulicFixture, TiltedFixture, fixture_from_section
 from stackpress.sims.instruments import SimActuator, SimCycler, SimForceSensor
 from stackpress.sims.load_cell import LoadCell, load_cell_from_section
 from stackpress.sims.settings import Section
@@ -127,6 +134,8 @@ class SimWorld:
         self._setpoint = 0.0  # A or V
         self._limit = 0.0  # V or A
         self._inverse_area = 1.0 / cell.area
+        self._overcurrent = 0.0  # A, while a cycler_overcurrent fault drives the output stage
+        self.faults = Faults(cell.area, fixture.kind, fixture.regulated)
         fixture.attach(cell.free_thickness, cell.compliance)
         self._reprepare()
         self.cycler = SimCycler(self, seed=seed, voltage_noise=voltage_noise, current_noise=current_noise)
@@ -135,7 +144,7 @@ class SimWorld:
 
     @classmethod
     def from_bench(cls, tables: Mapping[str, Any], clock: Clock, seed: int = 0, max_step: float = 1.0) -> SimWorld:
-        """The world a bench file describes: its [cell], [fixture] and [load_cell] tables (all optional).
+        """The world a bench file describes: its [cell], [fixture], [load_cell] and [faults] tables (all optional).
 
         Other tables are someone else's and are ignored. An unknown key or a bad
         value raises ValueError (UnitError for units) naming `[section] key`.
@@ -150,7 +159,10 @@ class SimWorld:
         load_cell = load_cell_from_section(sections["load_cell"], seed)
         for section in sections.values():
             section.finish()
-        return cls(cell, fixture, load_cell, clock, seed=seed, max_step=max_step)
+        faults = Faults.from_table(tables.get("faults"), params.area, fixture.kind, fixture.regulated)
+        world = cls(cell, fixture, load_cell, clock, seed=seed, max_step=max_step)
+        world.faults = faults
+        return world
 
     # --- time ----------------------------------------------------------------------------
 
@@ -158,6 +170,10 @@ class SimWorld:
         """Catch up with the clock, in sub-steps of at most `max_step`."""
         end = self.clock.now()
         t = self.t
+        faults = self.faults
+        if faults.physical:
+            self._advance_through_faults(t, end)
+            return
         if end <= t:
             return
         step = self.max_step
@@ -167,6 +183,37 @@ class SimWorld:
             t += step
         sub_step(end - t)
         self.t = end
+
+    def _advance_through_faults(self, t: float, end: float) -> None:
+        """`advance` with physical faults: sub-steps split at their start and end times."""
+        faults = self.faults
+        step = self.max_step
+        while t < end:
+            stop = min(faults.next_boundary(t), end)
+            self._apply_faults(t)
+            while stop - t > step:
+                self._step(step)
+                t += step
+            self._step(stop - t)
+            t = stop
+        self.t = max(self.t, end)
+        self._apply_faults(self.t)
+
+    def _apply_faults(self, t: float) -> None:
+        """Put the physical faults active at `t` into the fixture and the cycler's output stage."""
+        faults = self.faults
+        fixture = self.fixture
+        fixture.seized = faults.active("actuator_stuck", t) is not None
+        slow = faults.active("actuator_slow", t)
+        fixture.slowdown = 1.0 if slow is None else slow.params["factor"]
+        if isinstance(fixture, HydraulicFixture):
+            leak = faults.active("hydraulic_leak", t)
+            fixture.leak = None if leak is None else leak.params["holds"]
+        overcurrent = faults.active("cycler_overcurrent", t)
+        current = 0.0 if overcurrent is None else overcurrent.params["current"]
+        if current != self._overcurrent:
+            self._overcurrent = current
+            self._settle()
 
     def _step(self, dt: float) -> None:
         cell = self.cell
@@ -198,6 +245,11 @@ class SimWorld:
         else:
             self.current = 0.0
             self.voltage = cell.voltage(0.0)
+            return
+        if self._overcurrent:  # a failed output stage: its current, whatever it was told
+            direction = self._setpoint if mode == CURRENT else self.current
+            self.current = math.copysign(self._overcurrent, direction)
+            self.voltage = cell.voltage(self.current)
 
     def _reprepare(self) -> None:
         """The stack force changed outside a sub-step (a fixture command): update what depends on it."""

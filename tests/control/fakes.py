@@ -2,7 +2,8 @@
 
 The cell's voltage rises linearly with charge; the load cell reads whatever
 force the actuator last commanded plus an injectable offset. Each instrument
-can be told to fail, to test the safe state.
+can be told to fail (`fail = True`: every call raises InstrumentTimeout), and
+has its own faults to inject, to test the safe state.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 
 from stackpress.clock import VirtualClock
-from stackpress.drivers.errors import InstrumentError
+from stackpress.drivers.errors import InstrumentTimeout, OutOfRange
 from stackpress.drivers.roles import CyclerReading
 from stackpress.sample import Sample
 
@@ -32,6 +33,8 @@ class FakeCycler:
         self.commands: list[tuple] = []
         self.fail = False
         self.voltage_offset = 0.0
+        self.current_offset = 0.0  # A, added to the current it reads: an over-current
+        self.rest_attempts = 0  # rest() calls, answered or not
         self._t = clock.now()
 
     def _advance(self) -> None:
@@ -47,7 +50,7 @@ class FakeCycler:
 
     def _check(self) -> None:
         if self.fail:
-            raise InstrumentError(self.name, "no reply to READ?")
+            raise InstrumentTimeout(self.name, "no reply to READ?")
 
     def apply_current(self, current: float, voltage_limit: float) -> None:
         self._check()
@@ -62,6 +65,7 @@ class FakeCycler:
         self.current = 0.0
 
     def rest(self) -> None:
+        self.rest_attempts += 1
         self._check()
         self._advance()
         self.commands.append(("rest",))
@@ -70,7 +74,9 @@ class FakeCycler:
     def read(self) -> CyclerReading:
         self._check()
         self._advance()
-        return CyclerReading(self._ocv() + self.voltage_offset, self.current, self.charge, 25.0)
+        return CyclerReading(
+            self._ocv() + self.voltage_offset, self.current + self.current_offset, self.charge, 25.0
+        )
 
 
 class FakeActuator:
@@ -83,19 +89,38 @@ class FakeActuator:
         self.force = 0.0
         self.commands: list[float] = []
         self.stopped = 0
+        self.stop_attempts = 0  # stop() calls, answered or not
+        self.fail = False  # every call raises InstrumentTimeout
+        self.stuck = False  # answers, but ignores command() and stop()
+        self.delivers = 1.0  # fraction of a commanded force the ram reaches: a leak below 1
+
+    def _check(self) -> None:
+        if self.fail:
+            raise InstrumentTimeout(self.name, "no reply")
 
     def command(self, value: float) -> None:
+        self._check()
+        low, high = self.command_range
+        if not low <= value <= high:
+            raise OutOfRange(self.name, f"command {value!r} outside {low}..{high}")
+        if self.stuck:
+            return
         self.commands.append(value)
-        self.force = value
+        self.force = value * self.delivers
 
     def read_command(self) -> float:
+        self._check()
         return self.force
 
     def read_gap(self) -> float:
+        self._check()
         return 1.0e-3
 
     def stop(self) -> None:
-        self.stopped += 1
+        self.stop_attempts += 1
+        self._check()
+        if not self.stuck:
+            self.stopped += 1
 
 
 class FakeScrew(FakeActuator):
@@ -111,11 +136,18 @@ class FakeScrew(FakeActuator):
         self.position = 0.0
 
     def command(self, value: float) -> None:
+        self._check()
+        low, high = self.command_range
+        if not low <= value <= high:
+            raise OutOfRange(self.name, f"command {value!r} outside {low}..{high}")
+        if self.stuck:
+            return
         self.commands.append(value)
         self.position = value
         self.force = self.stiffness * value
 
     def read_command(self) -> float:
+        self._check()
         return self.position
 
 
@@ -126,8 +158,15 @@ class FakeLoadCell:
         self.actuator = actuator
         self.offset = 0.0  # N, added to the true force: a spike or a fault
         self.fail = False
+        self.over_range = False  # reads raise OutOfRange, as an indicator showing "OL"
+        self.spikes: list[float] = []  # N, each added to one reading, in turn
+        self.reads = 0
 
     def read_force(self) -> float:
+        self.reads += 1
         if self.fail:
-            raise InstrumentError(self.name, "timeout reading register 0")
-        return self.actuator.force + self.offset
+            raise InstrumentTimeout(self.name, "timeout reading register 0")
+        if self.over_range:
+            raise OutOfRange(self.name, "over range")
+        spike = self.spikes.pop(0) if self.spikes else 0.0
+        return self.actuator.force + self.offset + spike

@@ -1,13 +1,15 @@
+import dataclasses
 import math
 import threading
 
 import pytest
 
 from stackpress.clock import VirtualClock
-from stackpress.control.engine import Engine, Instruments
-from stackpress.control.interlocks import Interlocks
+from stackpress.control.engine import RESUME_TICKS, Engine, Instruments
+from stackpress.control.interlocks import FOLLOW_TICKS, SATURATED_TICKS, Interlocks
 from stackpress.control.pid import Gains
 from stackpress.control.regulator import PressureRegulator
+from stackpress.drivers.errors import OutOfRange
 from stackpress.protocols.runner import Runner
 from tests.control.fakes import FakeActuator, FakeCycler, FakeLoadCell, FakeScrew
 from tests.control.protocols import charge, discharge, pressure, protocol, rest
@@ -15,19 +17,27 @@ from tests.control.protocols import charge, discharge, pressure, protocol, rest
 AREA = 1e-4
 CAPACITY = 36.0  # C: 10 mAh
 HYDRAULIC = Gains(0.5, 0.5)
+MAX_CURRENT = 0.02  # A: 2C for the fake cell
 
 
 class Bench:
     """One engine over fake instruments, recording everything it publishes."""
 
-    def __init__(self, proto, *, regulated=True, max_pressure=100e6, watch=None, actuator=None, gains=HYDRAULIC):
+    def __init__(
+        self, proto, *, regulated=True, max_pressure=100e6, watch=None, actuator=None, gains=HYDRAULIC, **limits
+    ):
+        if limits:  # the fault policy and the window: on_fault, resume, max_pause, pressure_min/max
+            proto = dataclasses.replace(proto, limits=dataclasses.replace(proto.limits, **limits))
         self.clock = VirtualClock()
         self.cycler = FakeCycler(self.clock, CAPACITY)
         self.actuator = actuator or FakeActuator(regulated)
         self.load_cell = FakeLoadCell(self.actuator)
         self.samples, self.events = [], []
-        locks = Interlocks(max_pressure, proto.limits.voltage_min, proto.limits.voltage_max)
-        runner = Runner(proto, capacity=CAPACITY, area=AREA, current_limit=0.01, on_event=self.events.append)
+        l = proto.limits  # noqa: E741
+        locks = Interlocks(
+            max_pressure, l.voltage_min, l.voltage_max, l.pressure_min, l.pressure_max, max_current=MAX_CURRENT
+        )
+        runner = Runner(proto, capacity=CAPACITY, area=AREA, current_limit=MAX_CURRENT, on_event=self.events.append)
         self.engine = Engine(
             clock=self.clock,
             instruments=Instruments(self.cycler, self.load_cell, self.actuator),
@@ -44,6 +54,12 @@ class Bench:
 
     def kinds(self):
         return [e.kind for e in self.events]
+
+    def event(self, kind):
+        return next(e for e in self.events if e.kind == kind)
+
+    def at(self, t):
+        return next(s for s in self.samples if s.t == t)
 
 
 def test_a_protocol_runs_to_its_end_in_virtual_time_holding_pressure():
@@ -90,16 +106,17 @@ def test_voltage_out_of_the_window_rests_the_cell_and_records_the_trip():
     assert bench.actuator.stopped == 1  # pressure is held
 
 
-def test_an_instrument_that_stops_answering_ends_in_the_safe_state():
+def test_with_on_fault_stop_an_instrument_that_stops_answering_ends_the_run_in_the_safe_state():
     def fail(sample):
         if sample.t >= 20:
             bench.load_cell.fail = True
 
-    bench = Bench(protocol((1, [pressure(10), rest(1000)])), watch=fail)
+    bench = Bench(protocol((1, [pressure(10), rest(1000)])), watch=fail, on_fault="stop")
     assert bench.engine.run() == "fault"
     fault = next(e for e in bench.events if e.kind == "fault")
     assert "fake load cell" in fault.message and fault.data["instrument"] == "fake load cell"
-    assert bench.samples[-1].t == 20  # nothing after the fault is invented
+    last = bench.samples[-1]  # the tick that saw the fault: what could be read, and no force invented
+    assert (last.t, last.state, last.voltage) == (21, "fault", 3.0) and math.isnan(last.force)
     assert bench.cycler.commands[-1] == ("rest",) and bench.actuator.stopped == 1
 
 
@@ -108,7 +125,7 @@ def test_cleanup_still_tries_the_actuator_when_the_cycler_is_gone():
         if sample.t >= 5:
             bench.cycler.fail = True
 
-    bench = Bench(protocol((1, [pressure(10), rest(1000)])), watch=fail)
+    bench = Bench(protocol((1, [pressure(10), rest(1000)])), watch=fail, on_fault="stop")
     assert bench.engine.run() == "fault"
     assert bench.actuator.stopped == 1
     assert sum(e.kind == "fault" for e in bench.events) == 2  # the fault, then the failed cleanup
@@ -162,3 +179,346 @@ def test_over_pressure_on_a_screw_fixture_retracts_the_screw_instead_of_faulting
     assert retracted < held.actuator  # backed off, not held where it was
     assert screw.stopped == 0
     assert not [e for e in bench.events if e.kind == "fault"]
+
+
+# --- interlocks that end the run --------------------------------------------------------------------
+
+
+def test_a_setpoint_outside_the_protocols_window_is_refused_by_the_engine_too():
+    bench = Bench(protocol((1, [pressure(60), charge(1, 4.2)])))  # default window 5-50 MPa; hard limit 100
+    assert bench.engine.run() == "tripped"
+    assert bench.actuator.commands == []
+    trip = bench.event("trip")
+    assert trip.data["kind"] == "setpoint_refused" and trip.data["setpoint"] == 60e6
+    assert "pressure window" in trip.message
+    widened = Bench(protocol((1, [pressure(60), rest(10)])), pressure_max=80e6)
+    assert widened.engine.run() == "finished" and widened.samples[-1].setpoint == 60e6
+    # a window wider than the hard limit does not let a setpoint past it
+    beyond = Bench(protocol((1, [pressure(120), rest(10)])), pressure_max=150e6)
+    assert beyond.engine.run() == "tripped" and "hard limit" in beyond.event("trip").message
+
+
+def test_a_current_beyond_the_cycler_maximum_turns_the_output_off_on_the_tick_it_is_seen():
+    def inject(sample):
+        if sample.t == 50:
+            bench.cycler.current_offset = 0.015  # 1C is 10 mA: it now reads 25 mA, the channel's max is 20
+
+    bench = Bench(protocol((1, [pressure(10), charge(1, 4.2)])), watch=inject)
+    assert bench.engine.run() == "tripped"
+    tripped = bench.samples[-1]
+    assert (tripped.t, tripped.state) == (51, "tripped")
+    trip = bench.event("trip")
+    assert trip.data["kind"] == "current_high"
+    assert trip.data["current"] == tripped.current and trip.data["limit"] == MAX_CURRENT
+    assert bench.cycler.commands[-1] == ("rest",)
+    assert bench.actuator.stopped == 1  # the pressure is held
+
+
+def test_a_load_cell_over_its_range_trips_and_backs_off_like_an_over_pressure():
+    def inject(sample):
+        if sample.t == 30:
+            bench.load_cell.over_range = True
+
+    bench = Bench(protocol((1, [pressure(10), rest(1000)])), watch=inject)
+    assert bench.engine.run() == "tripped"
+    assert bench.event("trip").data["kind"] == "load_cell_over_range"
+    assert math.isnan(bench.samples[-1].pressure) and bench.samples[-1].t == 31
+    assert bench.actuator.commands[-1] == pytest.approx(5e6 * AREA) and bench.actuator.stopped == 0
+
+
+def test_a_single_wild_reading_is_read_again_and_discarded_without_tripping_or_moving_the_actuator():
+    def inject(sample):
+        if sample.t == 50:
+            bench.load_cell.spikes.append(150e6 * AREA)  # one reading of 160 MPa, above the hard limit
+
+    bench = Bench(protocol((1, [pressure(10), rest(100)])), watch=inject)
+    assert bench.engine.run() == "finished"
+    assert "trip" not in bench.kinds()
+    warning = bench.event("warning")
+    assert warning.t == 51 and warning.data["rejected"] == pytest.approx(160e6 * AREA, rel=1e-3)
+    assert bench.at(51).pressure == pytest.approx(10e6, rel=1e-3)
+    assert bench.at(52).actuator == pytest.approx(bench.at(51).actuator, abs=1.0)  # no kick from the spike
+
+
+def test_a_real_jump_is_confirmed_by_the_second_read_and_used():
+    def inject(sample):
+        if sample.t == 50:
+            bench.load_cell.offset = 3e6 * AREA  # the stack really carries 3 MPa more
+
+    bench = Bench(protocol((1, [pressure(10), rest(100)])), watch=inject)
+    assert bench.engine.run() == "finished"
+    assert "warning" not in bench.kinds()
+    assert bench.at(51).pressure == pytest.approx(13e6, rel=1e-3)
+
+
+def test_an_instrument_that_refuses_a_command_ends_the_run_in_fault_without_pausing():
+    class Refusing(FakeCycler):
+        def apply_current(self, current, voltage_limit):
+            raise OutOfRange(self.name, f"current {current} A out of range")
+
+    bench = Bench(protocol((1, [pressure(10), rest(10), charge(1, 4.2)])))
+    bench.engine.cycler = Refusing(bench.clock, CAPACITY)
+    assert bench.engine.run() == "fault"
+    assert "pause" not in bench.kinds() and "out of range" in bench.event("fault").message
+
+
+# --- pauses: instrument faults ------------------------------------------------------------------
+
+
+class Script:
+    """Things to do after the tick at a given time, on the engine's thread or from another one."""
+
+    def __init__(self, **actions):
+        self.actions = {float(k.removeprefix("t")): v for k, v in actions.items()}
+
+    def __call__(self, sample):
+        action = self.actions.get(sample.t)
+        if action is not None:
+            action()
+
+
+def from_another_thread(call):
+    def run():
+        worker = threading.Thread(target=call)
+        worker.start()
+        worker.join()
+
+    return run
+
+
+def test_a_load_cell_dropout_pauses_in_the_safe_state_and_resumes_where_it_was():
+    def fail(on):
+        return lambda: setattr(bench.load_cell, "fail", on)
+
+    commands = {}
+    script = Script(t100=fail(True), t130=fail(False))
+    bench = Bench(
+        protocol((1, [pressure(10), rest(300), charge(1, 4.2)])),
+        watch=lambda s: (script(s), commands.setdefault(s.t, len(bench.actuator.commands))),
+        resume="auto",
+    )
+    assert bench.engine.run() == "finished"
+    # The tick that sees the dropout is the first paused one: cycler resting, actuator holding.
+    assert bench.at(100).state == "running" and bench.at(101).state == "paused"
+    assert bench.actuator.stopped == 2  # once on pausing, once by the cleanup at the end
+    assert commands[133] == commands[100]  # not a single command to the actuator while paused
+    pause = bench.event("pause")
+    assert pause.t == 101 and pause.data["instruments"] == ["fake load cell"] and pause.data["resume"] == "auto"
+    assert bench.event("fault").data["instrument"] == "fake load cell"
+    # Samples go on being recorded as far as the instruments answer; no force is invented.
+    paused = [s for s in bench.samples if s.state == "paused"]
+    assert [s.t for s in paused] == list(range(101, 133))
+    assert all(math.isnan(s.force) for s in paused if s.t <= 130)
+    assert all(s.voltage == 3.0 for s in paused)
+    # Back after RESUME_TICKS good ticks; the rest's clock excluded the 32 s pause.
+    resume = bench.event("resume")
+    assert resume.t == 130 + RESUME_TICKS and resume.data["paused_for"] == 32 and resume.data["by"] == "auto"
+    charge_step = next(e for e in bench.events if e.kind == "step" and e.message.startswith("Charge"))
+    assert charge_step.t == 300 + 32
+    ts = [s.t for s in bench.samples]
+    assert ts == sorted(set(ts))
+    assert bench.samples[-1].step == 3 and bench.samples[-1].cycle == 1
+    kinds = bench.kinds()
+    assert kinds.index("fault") < kinds.index("pause") < kinds.index("recovered") < kinds.index("resume")
+
+
+def test_with_resume_operator_the_run_waits_and_a_resume_while_the_instrument_is_down_is_refused():
+    resume = from_another_thread(lambda: bench.engine.resume())
+    script = Script(
+        t100=lambda: setattr(bench.load_cell, "fail", True),
+        t110=resume,
+        t130=lambda: setattr(bench.load_cell, "fail", False),
+        t200=resume,
+    )
+    bench = Bench(protocol((1, [pressure(10), rest(300)])), watch=script)  # resume = "operator" by default
+    assert bench.engine.run() == "finished"
+    refused = bench.event("warning")
+    assert refused.t == 111 and "resume refused" in refused.message
+    assert bench.at(199).state == "paused"  # back since 131, but nobody said resume
+    resumed = bench.event("resume")
+    assert resumed.t == 201 and resumed.data["by"] == "operator"
+    assert bench.samples[-1].t == 300 + 100  # the rest lasted its 300 s, the 100 s pause aside
+
+
+def test_a_pause_longer_than_max_pause_aborts_the_run_with_its_cleanup():
+    script = Script(t100=lambda: setattr(bench.load_cell, "fail", True))
+    bench = Bench(protocol((1, [pressure(10), rest(10_000)])), watch=script, resume="auto", max_pause=600.0)
+    assert bench.engine.run() == "aborted"
+    alarm = next(e for e in bench.events if e.kind == "alarm")
+    assert alarm.data["kind"] == "max_pause" and alarm.t == 101 + 601
+    assert bench.samples[-1].state == "aborted"
+    assert bench.cycler.commands[-1] == ("rest",) and bench.actuator.stopped == 2
+    assert bench.events[-1].message == "run ended: aborted"
+
+
+def test_a_cycler_that_stops_answering_pauses_with_the_actuator_held_and_the_rest_retried_every_tick():
+    attempts = {}
+    script = Script(
+        t100=lambda: setattr(bench.cycler, "fail", True), t120=lambda: setattr(bench.cycler, "fail", False)
+    )
+    bench = Bench(
+        protocol((1, [pressure(10), rest(60), charge(0.5, 4.2)])),
+        watch=lambda s: (script(s), attempts.setdefault(s.t, bench.cycler.rest_attempts)),
+        resume="auto",
+    )
+    assert bench.engine.run() == "finished"
+    assert bench.at(101).state == "paused"
+    assert bench.actuator.stopped == 2  # held on the tick the cycler was lost (and by the cleanup)
+    # the rest is tried on every paused tick until it gets through (at 121), and not after
+    assert [attempts[t] - attempts[t - 1] for t in range(101, 124)] == [1] * 21 + [0, 0]
+    during = [s for s in bench.samples if 101 <= s.t <= 120]
+    assert all(math.isnan(s.voltage) and s.pressure == pytest.approx(10e6, rel=1e-3) for s in during)
+    assert bench.event("resume").t == 120 + RESUME_TICKS
+    # the charge that was interrupted is commanded again after the rest
+    after = bench.cycler.commands[bench.cycler.commands.index(("rest",), 2):]
+    assert after[:2] == [("rest",), ("current", pytest.approx(0.005), 4.2)]
+    assert bench.samples[-1].step == 3
+
+
+def test_an_actuator_that_stops_answering_pauses_and_is_told_to_hold_as_soon_as_it_answers():
+    attempts = {}
+    script = Script(
+        t100=lambda: setattr(bench.actuator, "fail", True), t110=lambda: setattr(bench.actuator, "fail", False)
+    )
+    bench = Bench(
+        protocol((1, [pressure(10), rest(300)])),
+        watch=lambda s: (script(s), attempts.setdefault(s.t, bench.actuator.stop_attempts)),
+        resume="auto",
+    )
+    assert bench.engine.run() == "finished"
+    assert bench.at(101).state == "paused" and bench.cycler.commands[1] == ("rest",)
+    assert [attempts[t] - attempts[t - 1] for t in range(101, 113)] == [1] * 11 + [0]
+    assert bench.actuator.stopped == 2  # the hold that got through at 111, and the cleanup's
+    assert math.isnan(bench.at(105).actuator) and bench.at(105).pressure == pytest.approx(10e6, rel=1e-3)
+    assert bench.event("resume").t == 110 + RESUME_TICKS
+
+
+def test_a_fault_while_the_protocol_starts_pauses_and_the_first_step_is_applied_on_resume():
+    script = Script(t10=lambda: setattr(bench.cycler, "fail", False))
+    bench = Bench(protocol((1, [pressure(10), charge(1, 4.2)])), watch=script, resume="auto")
+    bench.cycler.fail = True
+    assert bench.engine.run() == "finished"
+    assert bench.event("pause").t == 0
+    assert bench.cycler.commands[:2] == [("rest",), ("current", pytest.approx(0.01), 4.2)]
+    assert bench.samples[-1].cycle == 1 and bench.samples[-1].step == 2
+
+
+def test_a_trip_during_a_pause_still_ends_the_run():
+    script = Script(
+        t100=lambda: setattr(bench.load_cell, "fail", True), t110=lambda: setattr(bench.cycler, "voltage_offset", 2.0)
+    )
+    bench = Bench(protocol((1, [pressure(10), rest(300)])), watch=script)
+    assert bench.engine.run() == "tripped"
+    assert bench.event("trip").t == 111 and bench.event("trip").data["kind"] == "voltage_high"
+
+
+# --- pauses: pressure alarms (always for the operator) --------------------------------------------------------
+
+
+def test_a_sudden_loss_of_pressure_pauses_with_the_actuator_held_until_the_operator_resumes():
+    commands = {}
+    script = Script(
+        t100=lambda: setattr(bench.load_cell, "offset", -5e6 * AREA),  # a cracked pellet: 5 MPa gone
+        t150=lambda: setattr(bench.load_cell, "offset", 0.0),
+        t200=from_another_thread(lambda: bench.engine.resume()),
+    )
+    bench = Bench(
+        protocol((1, [pressure(10), rest(300)])),
+        watch=lambda s: (script(s), commands.setdefault(s.t, len(bench.actuator.commands))),
+        resume="auto",  # not for a pressure alarm
+    )
+    assert bench.engine.run() == "finished"
+    alarm = bench.event("alarm")
+    assert alarm.t == 101 and alarm.data["kind"] == "pressure_loss"
+    assert alarm.data["pressure"] == bench.at(101).pressure and alarm.data["setpoint"] == 10e6
+    assert bench.at(101).state == "paused" and commands[101] == commands[100]  # no command: held
+    assert bench.event("pause").data["resume"] == "operator"
+    assert bench.at(199).state == "paused" and bench.event("resume").t == 201
+    assert bench.samples[-1].t == 300 + 100
+
+
+def test_a_ram_that_cannot_reach_the_setpoint_saturates_the_regulator_and_pauses():
+    bench = Bench(protocol((1, [pressure(10), rest(600)])), max_pause=60.0)
+    bench.actuator.delivers = 0.05  # a leaking line: 5 % of the demand
+    assert bench.engine.run() == "aborted"
+    alarm = bench.event("alarm")
+    assert alarm.data["kind"] == "regulator_saturated" and alarm.data["command"] == pytest.approx(10_000.0)
+    assert bench.at(alarm.t).state == "paused"
+    saturated = [s.t for s in bench.samples if s.actuator >= 10_000.0 * 0.05 - 1e-9]
+    assert saturated[0] == alarm.t - SATURATED_TICKS + 2  # the readback of the command sent a tick earlier
+    assert bench.actuator.commands.count(10_000.0) == SATURATED_TICKS - 1  # the last one never went out
+
+
+def test_a_screw_at_the_end_of_its_travel_pauses_with_a_travel_limit_alarm():
+    screw = FakeScrew()
+    screw.command_range = (0.0, 5e-6)  # 500 N at most: 5 MPa, half the setpoint
+    per_metre = screw.stiffness / AREA
+    bench = Bench(protocol((1, [pressure(10), rest(600)])), actuator=screw,
+                  gains=Gains(0.5 / per_metre, 0.1 / per_metre), max_pause=60.0)
+    assert bench.engine.run() == "aborted"
+    alarm = bench.event("alarm")
+    assert alarm.data["kind"] == "travel_limit" and alarm.data["readback"] == pytest.approx(5e-6)
+    assert bench.at(alarm.t).state == "paused"
+
+
+def test_an_actuator_that_does_not_follow_its_commands_pauses():
+    def seize():
+        bench.actuator.stuck = True
+        bench.load_cell.offset = -1e6 * AREA  # and the regulator has to move it: reads 9 MPa
+
+    bench = Bench(protocol((1, [pressure(10), rest(600)])), watch=Script(t100=seize), max_pause=60.0)
+    assert bench.engine.run() == "aborted"
+    alarm = bench.event("alarm")
+    assert alarm.data["kind"] == "actuator_not_following" and alarm.t == 101 + FOLLOW_TICKS
+    assert alarm.data["readback"] == pytest.approx(10e6 * AREA, rel=1e-3)
+
+
+def test_with_on_fault_stop_a_pressure_alarm_ends_the_run_in_the_safe_state():
+    bench = Bench(protocol((1, [pressure(10), rest(300)])), on_fault="stop",
+                  watch=Script(t100=lambda: setattr(bench.load_cell, "offset", -5e6 * AREA)))
+    assert bench.engine.run() == "tripped"
+    assert bench.event("alarm").data["kind"] == "pressure_loss" and "pause" not in bench.kinds()
+    assert bench.cycler.commands[-1] == ("rest",) and bench.actuator.stopped == 1
+
+
+# --- the operator --------------------------------------------------------------------------------
+
+
+def test_operator_pause_and_resume_from_another_thread_keep_the_steps_place():
+    script = Script(
+        t100=from_another_thread(lambda: bench.engine.pause("checking the cell")),
+        t150=from_another_thread(lambda: bench.engine.resume()),
+    )
+    bench = Bench(protocol((1, [pressure(10), rest(300), charge(1, 4.2)])), watch=script)
+    assert bench.engine.run() == "finished"
+    pause = bench.event("pause")
+    assert pause.t == 101 and pause.data["cause"] == "operator" and "checking the cell" in pause.message
+    assert bench.at(101).state == "paused" and bench.actuator.stopped == 2
+    assert bench.event("resume").data["paused_for"] == 50
+    charge_step = next(e for e in bench.events if e.kind == "step" and e.message.startswith("Charge"))
+    assert charge_step.t == 350
+
+
+@pytest.mark.parametrize("lose", ["force", "voltage"])
+def test_a_reading_without_a_number_is_a_lost_reading(lose):
+    def inject():
+        if lose == "force":
+            bench.load_cell.offset = math.nan  # both reads: not a spike
+        else:
+            bench.cycler.voltage_offset = math.nan
+
+    bench = Bench(protocol((1, [pressure(10), rest(300)])), watch=Script(t100=inject), max_pause=60.0)
+    assert bench.engine.run() == "aborted"
+    assert bench.at(101).state == "paused"
+    fault = bench.event("fault")
+    assert fault.t == 101 and "no valid reading" in fault.message
+
+
+def test_a_pressure_that_could_not_be_engaged_at_the_start_is_engaged_on_resume():
+    script = Script(t10=lambda: setattr(bench.actuator, "fail", False))
+    bench = Bench(protocol((1, [pressure(10), rest(120)])), watch=script, resume="auto")
+    bench.actuator.fail = True  # "Hold pressure at 10 MPa" cannot reach the ram
+    assert bench.engine.run() == "finished"
+    resumed, engaged = bench.event("resume"), bench.event("pressure")
+    assert engaged.t == resumed.t == 10 + RESUME_TICKS
+    assert bench.samples[-1].pressure == pytest.approx(10e6, rel=1e-3)

@@ -69,3 +69,52 @@ def test_a_half_cell_that_starts_with_a_discharge_counts_discharge_then_charge_a
     runner, _ = make(protocol((2, [discharge(1, 0.01), charge(1, 1.0)]), v_min=0.0, v_max=1.5))
     cycles = run_through(runner, [0.01, 1.0, 0.01, 1.0])
     assert cycles == [1, 2, 2, 2]
+
+
+def test_a_pause_stops_the_steps_clock_and_resume_puts_its_command_back():
+    runner, events = make(protocol((1, [pressure(10), rest(100), charge(1, 4.2), rest(50)])))
+    runner.start(0.0)
+    assert runner.update(at(100.0)) == [ApplyCurrent(pytest.approx(CAPACITY / 3600), 4.2)]
+    runner.pause(130.0)
+    assert runner.paused
+    assert runner.update(at(500.0, voltage=4.2)) == []  # paused: not even a cut-off ends the step
+    assert runner.resume(530.0) == [ApplyCurrent(pytest.approx(CAPACITY / 3600), 4.2)]
+    assert not runner.paused and runner.paused_time == 400.0
+    assert runner.update(at(531.0, voltage=4.2)) == [Rest()]
+    # the rest's 50 s are its own, whatever came before
+    runner.pause(560.0)
+    runner.pause(570.0)  # a second pause before the resume keeps the first time
+    assert runner.resume(600.0) == [Rest()]
+    assert runner.update(at(620.0)) == []
+    assert runner.update(at(621.0)) == [Rest()] and runner.finished  # 531 + 50 + the 40 s pause
+    assert (runner.step_count, runner.cycle_count) == (4, 1)
+    assert [e.t for e in events if e.kind == "step"] == [0.0, 0.0, 100.0, 531.0]  # no step event from a pause
+
+
+def test_a_timed_step_excludes_the_pause_from_its_elapsed_time():
+    runner, _ = make(protocol((1, [rest(100), rest(10)])))
+    runner.start(0.0)
+    runner.pause(40.0)
+    runner.resume(1040.0)
+    assert runner.update(at(1099.0)) == []
+    assert runner.update(at(1100.0)) == [Rest()]
+
+
+def test_resume_without_a_pause_or_after_the_end_gives_nothing():
+    runner, _ = make(protocol((1, [rest(10)])))
+    runner.start(0.0)
+    assert runner.resume(5.0) == []
+    runner.update(at(10.0))
+    assert runner.finished
+    runner.pause(11.0)
+    assert not runner.paused and runner.resume(12.0) == []
+
+
+def test_the_runner_remembers_the_pressure_setpoint_in_force():
+    runner, _ = make(protocol((1, [rest(10), pressure(10), rest(10), pressure(20), rest(10)])))
+    runner.start(0.0)
+    assert runner.pressure_setpoint is None
+    runner.update(at(10.0))
+    assert runner.pressure_setpoint == 10e6
+    runner.update(at(20.0))
+    assert runner.pressure_setpoint == 20e6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -120,7 +121,11 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
         ("stpes = 1\n" + one_block("Rest for 1 h"),
          "p.toml: unknown key 'stpes'; expected name, limits, block"),
         (one_block("Rest for 1 h").replace(LIMITS, LIMITS + "volts = 3\n"),
-         "p.toml, limits: unknown key 'volts' (did you mean 'voltage'?); expected voltage, pressure_window"),
+         "p.toml, limits: unknown key 'volts' (did you mean 'voltage'?); expected voltage, pressure_window, "
+         "on_fault, resume, max_pause"),
+        (one_block("Rest for 1 h").replace(LIMITS, LIMITS + 'on_falt = "pause"\n'),
+         "p.toml, limits: unknown key 'on_falt' (did you mean 'on_fault'?); expected voltage, pressure_window, "
+         "on_fault, resume, max_pause"),
         (one_block("Rest for 1 h", extra="repaet = 5\n"),
          "p.toml, block 1: unknown key 'repaet' (did you mean 'repeat'?); expected name, repeat, steps"),
         (one_block("Rest for 1 h", extra="stpes = []\n"),
@@ -296,4 +301,53 @@ def test_constant_pressure_cycling_is_the_example() -> None:
     assert bundled.limits == example.limits
     assert [(block.repeat, [step.text for step in block.steps]) for block in bundled.blocks] == [
         (block.repeat, [step.text for step in block.steps]) for block in example.blocks
+    ]
+
+
+def test_the_fault_policy_defaults_to_pause_for_the_operator_for_at_most_an_hour() -> None:
+    limits = parse_protocol_text(one_block("Rest for 1 h"), "p.toml").limits
+    assert (limits.on_fault, limits.resume, limits.max_pause) == ("pause", "operator", 3600.0)
+
+
+def test_the_fault_policy_is_read_from_the_limits() -> None:
+    text = one_block("Rest for 1 h").replace(
+        LIMITS, LIMITS + 'on_fault = "stop"\nresume = "auto"\nmax_pause = "10 min"\n'
+    )
+    assert parse_protocol_text(text, "p.toml").limits == Limits(2.5, 4.3, 5e6, 50e6, "stop", "auto", 600.0)
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('on_fault = "halt"', "p.toml, limits: on_fault must be 'pause' or 'stop', not 'halt'"),
+        ('on_fault = "pasue"',
+         "p.toml, limits: on_fault must be 'pause' or 'stop', not 'pasue' (did you mean 'pause'?)"),
+        ("on_fault = true", "p.toml, limits: on_fault must be 'pause' or 'stop', not True"),
+        ('resume = "automatic"',
+         "p.toml, limits: resume must be 'operator' or 'auto', not 'automatic' (did you mean 'auto'?)"),
+        ('max_pause = "0 s"', "p.toml, limits: max_pause: '0 s' must be more than zero"),
+        ('max_pause = "1 V"', "p.toml, limits: max_pause: '1 V' is not a time"),
+        ("max_pause = 60", "p.toml, limits: max_pause: 60 needs a unit"),
+        ('max_pause = "1 Hr"', "p.toml, limits: max_pause: unknown unit 'Hr'"),
+    ],
+)
+def test_a_bad_fault_policy_is_refused_naming_the_key(line: str, problem: str) -> None:
+    [found] = problems_of(one_block("Rest for 1 h").replace(LIMITS, LIMITS + line + "\n"))
+    assert found.startswith(problem)
+
+
+def test_every_fault_policy_problem_is_reported_with_the_steps_problems() -> None:
+    text = one_block("Hold at 4.4 V for 1 h").replace(LIMITS, LIMITS + 'on_fault = "x"\nresume = "y"\n')
+    problems = problems_of(text)
+    assert len(problems) == 2 and "on_fault" in problems[0] and "resume" in problems[1]
+
+
+def test_a_fault_policy_built_in_python_is_checked_against_the_bench_too() -> None:
+    protocol = parse_protocol_text(one_block("Rest for 1 h"), "p.toml")
+    bad = dataclasses.replace(protocol, limits=dataclasses.replace(protocol.limits, resume="never", max_pause=0.0))
+    with pytest.raises(ProtocolError) as caught:
+        check_against_bench(bad, capacity=CAPACITY, area=AREA, max_pressure=100e6, max_current=1.0)
+    assert caught.value.problems == [
+        "p.toml, limits: resume must be 'operator' or 'auto', not 'never'",
+        "p.toml, limits: max_pause must be a time above zero, not 0.0 s",
     ]
