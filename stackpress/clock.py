@@ -21,16 +21,19 @@ class Clock(Protocol):
 
 
 class WallClock:
-    """Monotonic wall time, for real instruments."""
+    """Monotonic wall time, for real instruments; `speed` > 1 runs it faster (a served simulator)."""
 
-    def __init__(self) -> None:
+    def __init__(self, speed: float = 1.0) -> None:
+        if not speed > 0:
+            raise ValueError(f"clock speed must be positive, not {speed!r}")
+        self.speed = float(speed)
         self._t0 = time.monotonic()
 
     def now(self) -> float:
-        return time.monotonic() - self._t0
+        return (time.monotonic() - self._t0) * self.speed
 
     def sleep_until(self, t: float) -> None:
-        delay = t - self.now()
+        delay = (t - self.now()) / self.speed
         if delay > 0:
             time.sleep(delay)
 

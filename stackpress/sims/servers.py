@@ -7,7 +7,7 @@
     handle.inject("scpi", "garble", duration=2.0)
     handle.stop()
 
-One world (its clock the wall clock, or `speed` times faster: AcceleratedClock)
+One world (its clock the wall clock, or `speed` times faster)
 behind, all bound to 127.0.0.1 only:
 
 - the cycler as a SCPI instrument on a TCP socket (default port 5025), speaking
@@ -51,7 +51,6 @@ import re
 import select
 import socket
 import threading
-import time
 import tty
 from collections import deque
 from collections.abc import Mapping
@@ -76,25 +75,6 @@ DEFAULT_DIALECTS = {
     "hydraulic": "generic-hydraulic",
     "screw": "generic-screw-drive",
 }
-
-
-class AcceleratedClock:
-    """The wall clock, `speed` times faster: 1 s of wall time is `speed` s of clock time."""
-
-    def __init__(self, speed: float = 1.0, start: float = 0.0) -> None:
-        if not speed > 0:
-            raise ValueError(f"speed must be positive, not {speed!r}")
-        self.speed = float(speed)
-        self._start = float(start)
-        self._t0 = time.monotonic()
-
-    def now(self) -> float:
-        return self._start + (time.monotonic() - self._t0) * self.speed
-
-    def sleep_until(self, t: float) -> None:
-        delay = (t - self.now()) / self.speed
-        if delay > 0:
-            time.sleep(delay)
 
 
 # --- wire faults ---------------------------------------------------------------------------------
@@ -643,7 +623,7 @@ class _SerialServer:
 class SimServers:
     """The running servers around one world; `stop()` (or a `with` block) ends them."""
 
-    def __init__(self, tables: Mapping[str, Any], world: SimWorld, clock: AcceleratedClock, lock: threading.Lock,
+    def __init__(self, tables: Mapping[str, Any], world: SimWorld, clock: WallClock, lock: threading.Lock,
                  scpi: _ScpiServer, modbus: _ModbusServer, serial: _SerialServer | None, dialects: dict[str, str],
                  faults: WireFaults, stopping: threading.Event) -> None:
         self.tables = tables
@@ -785,7 +765,7 @@ def serve(
         if unknown:
             raise ValueError(f"unknown port name {sorted(unknown)[0]!r} (known: scpi, modbus)")
         chosen.update(ports)
-    clock = AcceleratedClock(speed)
+    clock = WallClock(speed)
     max_step = 1.0
     engine = tables.get("engine", {})
     if isinstance(engine, Mapping) and "sim_step" in engine:

@@ -19,7 +19,7 @@ from stackpress.bench import load_bench
 from stackpress.clock import WallClock
 from stackpress.drivers.connect import check, close_instruments, connect_instruments, identify
 from stackpress.drivers.errors import InstrumentError, InstrumentTimeout
-from stackpress.sims.servers import AcceleratedClock, SimServers, run_until_interrupted, serve
+from stackpress.sims.servers import SimServers, run_until_interrupted, serve
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -314,12 +314,12 @@ def test_bad_fault_requests_are_refused(served):
 
 
 def test_the_accelerated_clock():
-    clock = AcceleratedClock(100.0)
+    clock = WallClock(100.0)
     start = clock.now()
     clock.sleep_until(start + 1.0)  # 10 ms of wall time
     assert 1.0 <= clock.now() - start < 5.0
     with pytest.raises(ValueError):
-        AcceleratedClock(0.0)
+        WallClock(0.0)
 
 
 def test_round_trip_times_on_loopback(served, capsys):
