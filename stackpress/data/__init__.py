@@ -6,8 +6,12 @@
   pandas: `stackpress.data.read_run(path).samples` is a DataFrame with one
   column per `stackpress.sample.SAMPLE_FIELDS` entry, in SI units.
 - `export_run(run_path, out_path)` writes Battery Data Format CSV or Parquet.
-- `cycle_table(samples)` gives capacities, efficiency, pressure and swelling per cycle.
-- `make_report(run_path, out_dir)` writes figures, the cycle table and a summary.
+- `cycle_table(samples)` gives per cycle: capacities, coulombic efficiency,
+  retention, energies, mean voltages and polarization, pressure and swelling.
+- `dqdv(samples, cycle, direction)` gives the incremental capacity dQ/dV of
+  one charge or discharge half-cycle, binned by voltage.
+- `make_report(run_path, out_dir)` writes figures, the cycle table, a summary
+  and one self-contained HTML page (`report.html`).
 
 The names are loaded on first use: the engine imports `Recorder` without
 paying for pandas, pyarrow and matplotlib (~0.8 s), which only reading,
@@ -20,10 +24,18 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from stackpress.data.analysis import CYCLE_COLUMNS, cycle_table, pressure_tracking
+    from stackpress.data.analysis import (
+        CYCLE_COLUMNS,
+        complete_cycles,
+        cycle_table,
+        default_reference_cycle,
+        pressure_tracking,
+        step_table,
+    )
     from stackpress.data.export import COLUMNS, DECLARED_COLUMNS, export_run, to_bdf
+    from stackpress.data.incremental_capacity import DQDV_COLUMNS, dqdv
     from stackpress.data.recorder import DEFAULT_POLICY, Recorder, RecordingPolicy, RunInProgressError
-    from stackpress.data.report import make_report
+    from stackpress.data.report import RunStatus, make_report, run_status
     from stackpress.data.runfile import NotARunError, Run, read_run
 
 __all__ = [
@@ -31,20 +43,27 @@ __all__ = [
     "CYCLE_COLUMNS",
     "DECLARED_COLUMNS",
     "DEFAULT_POLICY",
+    "DQDV_COLUMNS",
     "NotARunError",
     "Recorder",
     "RecordingPolicy",
     "Run",
     "RunInProgressError",
+    "RunStatus",
+    "complete_cycles",
     "cycle_table",
+    "default_reference_cycle",
+    "dqdv",
     "export_run",
     "make_report",
     "pressure_tracking",
     "read_run",
+    "run_status",
+    "step_table",
     "to_bdf",
 ]
 # Cheapest first, so a name is found without importing the heavier modules after it.
-_SUBMODULES = ("recorder", "runfile", "analysis", "export", "report")
+_SUBMODULES = ("recorder", "runfile", "analysis", "incremental_capacity", "export", "report")
 
 
 def __getattr__(name: str) -> Any:

@@ -45,7 +45,15 @@ class Run:
 
 
 def read_run(path: str | Path) -> Run:
-    """Read a whole run file (finished, in progress or crashed) into a `Run`."""
+    """Read a whole run file (finished, in progress or crashed) into a `Run`.
+
+    Opening a run in pandas is this one call:
+
+        from stackpress.data import read_run
+        samples = read_run("runs/demo.sqlite").samples   # DataFrame: t, voltage, current, charge, ..., SI units
+
+    `.events` and `.meta` hold the run's events and its description.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no run file at {path}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 from stackpress.data.recorder import Recorder
-from stackpress.sample import Sample
+from stackpress.sample import Event, Sample
 
 _DEFAULTS = dict(
     t=0.0,
@@ -41,11 +43,14 @@ class FakeWall:
         return self.now
 
 
-def cycling_samples(cycles: int = 3, tick: float = 10.0) -> list[Sample]:
+def cycling_samples(cycles: int = 3, tick: float = 10.0, growth: float = 0.0) -> list[Sample]:
     """Engine ticks of a cell cycled at ±1 mA: 1 h charge, 10 min rest, 0.9 h discharge, 10 min rest.
 
     Pressure (held at 10 MPa) and electrode thickness rise with the charge in
-    the cell, as a swelling Si anode does. Each phase is one BDF step.
+    the cell, as a swelling Si anode does; `growth` (m per cycle) adds an
+    irreversible swelling on top. Each phase is one BDF step. A sample's
+    charge is the counter before its tick, its voltage
+    3.3 V + 0.25 V/C x charge + 50 ohm x current: linear in the charge within a step.
     """
     phases = [(1e-3, 3600.0), (0.0, 600.0), (-1e-3, 3240.0), (0.0, 600.0)]
     samples, t, q, step = [], 0.0, 0.0, 0
@@ -61,7 +66,7 @@ def cycling_samples(cycles: int = 3, tick: float = 10.0) -> list[Sample]:
                         current=current,
                         charge=q,
                         pressure=10e6 + 0.4e6 * soc + 0.01e6 * math.sin(t / 300.0),
-                        thickness=50e-6 * (1.0 + 0.3 * soc),
+                        thickness=50e-6 * (1.0 + 0.3 * soc) + growth * (cycle - 1),
                         gap=1.2e-3 + 15e-6 * soc,
                         step=step,
                         cycle=cycle,
@@ -72,9 +77,36 @@ def cycling_samples(cycles: int = 3, tick: float = 10.0) -> list[Sample]:
     return samples
 
 
-def record_run(path: Path, samples: list[Sample], **meta: object) -> Path:
-    """Record `samples` with the default policy into a closed run file at `path`."""
+CYCLER_FIELDS = ("voltage", "current", "charge", "temperature")
+INSTRUMENT_FIELDS = (*CYCLER_FIELDS, "force", "pressure", "setpoint", "gap", "thickness", "actuator")
+
+
+def with_pause(
+    samples: list[Sample], start: float, end: float, lost: Iterable[str] = INSTRUMENT_FIELDS
+) -> list[Sample]:
+    """`samples` with paused rows interleaved 5 s after each tick from `start` to `end` (s).
+
+    Each carries state "paused", NaN in the `lost` fields (what an instrument
+    that does not answer leaves) and the tick's other values. The ticks are
+    unchanged, so whatever is computed from the valid rows must come out as
+    without the paused ones.
+    """
+    out: list[Sample] = []
+    for s in samples:
+        out.append(s)
+        if start <= s.t < end:
+            out.append(dataclasses.replace(s, t=s.t + 5.0, state="paused", **{f: math.nan for f in lost}))
+    return out
+
+
+def record_run(path: Path, samples: list[Sample], events: Iterable[Event] = (), **meta: object) -> Path:
+    """Record `samples` (and `events`, each at its time) with the default policy into a closed run file."""
+    pending = sorted(events, key=lambda e: e.t)
     with Recorder(path, {"name": "synthetic", "protocol_name": "cc-cycling", **meta}) as recorder:
         for s in samples:
+            while pending and pending[0].t <= s.t:
+                recorder.event(pending.pop(0))
             recorder.sample(s)
+        for e in pending:
+            recorder.event(e)
     return path
