@@ -41,7 +41,7 @@ from stackpress.units import UnitError, quantity
 
 # Columns of the cycle table before the grid's and after them (the grid's columns sit in between).
 CELL_COLUMNS = ("cell", "status", "error", "run")
-TABLE_COLUMNS = (*CYCLE_COLUMNS, "retention")
+TABLE_COLUMNS = CYCLE_COLUMNS  # its `retention` is recomputed against the sweep's own reference cycle
 _SI_UNITS = ("Pa", "m", "s", "A", "V", "N", "m**2", "A*s/m**2", "degC")
 _OUTPUTS = ("cycles.parquet", "cycles.csv", "cells.csv")
 
@@ -251,7 +251,7 @@ def sweep_table(study: Study, jobs: list[CellJob], results: dict[int, CellResult
     group's label); a group's keys each get their own column too; a setting
     written as a quantity ("10 MPa", "100 nm") also gets a numeric SI column
     named as in the Battery Data Format ("pressure / Pa").
-    `retention`: the cycle's discharge capacity over the reference cycle's.
+    `retention`: the cycle's discharge capacity over the sweep's reference cycle's (`[maps] reference_cycle`).
     """
     grid_columns = _grid_columns(study, jobs)
     frames = []
