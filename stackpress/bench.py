@@ -9,8 +9,9 @@ read the [cell], [fixture] and [load_cell] tables themselves.
 
 from __future__ import annotations
 
+import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from stackpress.clock import Clock
 from stackpress.control.engine import Instruments
 from stackpress.control.pid import Gains
+from stackpress.control.regulator import RegulatorSettings
 from stackpress.units import UnitError, quantity
 
 DEFAULT_BENCH = "sim-hydraulic"
@@ -27,7 +29,7 @@ _SECTIONS = {
 _OWN_KEYS = {  # the sections this module reads whole; the simulator checks [cell], [fixture], [load_cell]
     "engine": {"period", "sim_step"},
     "limits": {"max_pressure", "safe_preload"},
-    "regulator": {"kp", "ki", "kd"},
+    "regulator": {"kp", "ki", "kd", "filter", "slew_rate", "feedforward", "stiffness", "backlash"},
     "cycler": {"max_current"},
 }
 
@@ -50,6 +52,7 @@ class Bench:
     gains: Gains  # pressure regulator, in Pa/Pa and Pa/(Pa s)
     max_current: float  # A, the cycler channel's maximum: refuses larger steps, limits voltage holds
     sim_step: float = 1.0  # s, a simulated bench's longest physics sub-step ([engine] sim_step)
+    regulation: RegulatorSettings = field(default_factory=RegulatorSettings)  # [regulator] beyond the gains
 
     def connect(self, clock: Clock, seed: int = 0) -> tuple[Instruments, float]:
         """The bench's instruments and the stack thickness that is not electrode (m)."""
@@ -120,6 +123,34 @@ def parse_bench(tables: dict[str, Any], *, text: str, source: str, default_name:
             raise BenchError(f"{source}: [regulator] {key} must be a number >= 0, got {value!r}")
         return float(value)
 
+    def regulator_quantity(key: str, unit: str, zero_means: float) -> float | None:
+        """An optional [regulator] quantity >= 0; "0 ..." means `zero_means`, absent None."""
+        if key not in tables.get("regulator", {}):
+            return None
+        value = tables["regulator"][key]
+        try:
+            number = quantity(value, unit, f"{source}: [regulator] {key}")
+        except UnitError as exc:
+            raise BenchError(str(exc)) from exc
+        if not number >= 0:
+            raise BenchError(f"{source}: [regulator] {key} must not be negative, got {value!r}")
+        return zero_means if number == 0 else number
+
+    def regulation() -> RegulatorSettings:
+        feedforward = tables.get("regulator", {}).get("feedforward", True)
+        if not isinstance(feedforward, bool):
+            raise BenchError(f"{source}: [regulator] feedforward must be true or false, got {feedforward!r}")
+        stiffness = regulator_quantity("stiffness", "Pa/m", 0.0)
+        if stiffness == 0.0:
+            raise BenchError(f"{source}: [regulator] stiffness must be positive")
+        return RegulatorSettings(
+            filter=regulator_quantity("filter", "s", 0.0) or 0.0,
+            slew_rate=regulator_quantity("slew_rate", "Pa/s", math.inf) or math.inf,
+            feedforward=feedforward,
+            stiffness=stiffness,
+            backlash=regulator_quantity("backlash", "m", 0.0) or 0.0,
+        )
+
     area = setting("cell", "area", "m**2", "0.785 cm2")
     capacity = setting("cell", "loading", "A*s/m**2", "3 mAh/cm2") * area
     return Bench(
@@ -135,4 +166,5 @@ def parse_bench(tables: dict[str, Any], *, text: str, source: str, default_name:
         gains=Gains(gain("kp", 0.5), gain("ki", 0.5), gain("kd", 0.0)),
         max_current=setting("cycler", "max_current", "A", "10 mA"),
         sim_step=setting("engine", "sim_step", "s", "1 s"),
+        regulation=regulation(),
     )

@@ -1,4 +1,4 @@
-"""The `stackpress` command: run a protocol, export a run, make a report, sweep many cells."""
+"""The `stackpress` command: run a protocol, export a run, make a report, sweep many cells, tune the loop."""
 
 from __future__ import annotations
 
@@ -145,6 +145,30 @@ def _sweep(args: argparse.Namespace) -> int:
     return 1 if len(result.failed) else 0
 
 
+def _tune(args: argparse.Namespace) -> int:
+    from stackpress.control.autotune import TuneProgress, autotune, write_tuned_bench
+    from stackpress.units import quantity
+
+    bench = load_bench(args.bench)
+    setpoint = quantity(args.setpoint, "Pa", "--setpoint")
+    amplitude = quantity(args.amplitude, "Pa", "--amplitude") if args.amplitude else None
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+
+    def progress(p: TuneProgress) -> None:
+        print(f"[{p.t:7.1f} s] {p.phase}: {p.message}")
+
+    print(f"tuning {bench.name!r} at {setpoint / 1e6:g} MPa (engine period {bench.period:g} s)")
+    result = autotune(bench, setpoint, amplitude=amplitude, seed=args.seed, out=out, progress=progress)
+    print(result.summary())
+    if not result.ok:
+        return 1
+    if args.write:
+        print(f"wrote {write_tuned_bench(bench, result, Path(args.write))}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stackpress", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -182,6 +206,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--check", action="store_true", help="check every cell and list them; run nothing")
     sweep.set_defaults(handler=_sweep)
+
+    tune = commands.add_parser(
+        "tune", help="relay auto-tune of the pressure loop on a bench: the loop's ultimate gain and period, and gains"
+    )
+    tune.add_argument("--bench", default=DEFAULT_BENCH, help=f"a bench TOML file or bundled name ({DEFAULT_BENCH})")
+    tune.add_argument("--setpoint", default="10 MPa", help="the pressure to tune at (default 10 MPa; 5-50 MPa)")
+    tune.add_argument("--amplitude", help="the relay's target oscillation (default 2 %% of the setpoint)")
+    tune.add_argument("--write", help="write a copy of the bench file with the proposed gains to this file")
+    tune.add_argument("--out", help="keep the tuning run's file here (default: a temporary file)")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the simulated bench's noise")
+    tune.set_defaults(handler=_tune)
     return parser
 
 

@@ -20,6 +20,7 @@ from stackpress.control.engine import Engine
 from stackpress.control.interlocks import Interlocks
 from stackpress.control.regulator import PressureRegulator
 from stackpress.data.recorder import Recorder
+from stackpress.drivers.roles import Actuator
 from stackpress.protocols.load import check_against_bench
 from stackpress.protocols.runner import Runner
 from stackpress.protocols.steps import Protocol
@@ -38,7 +39,10 @@ class Session:
         overwrite: bool = False,
         on_sample: Sequence[Callable[[Sample], None]] = (),
         on_event: Sequence[Callable[[Event], None]] = (),
+        make_regulator: Callable[[Bench, Actuator], PressureRegulator] = PressureRegulator.from_bench,
     ) -> None:
+        """`make_regulator(bench, actuator)`: what drives the actuator; by default the bench's [regulator]
+        (an auto-tuner stands in its place for a tuning run)."""
         check_against_bench(
             protocol,
             capacity=bench.capacity,
@@ -48,6 +52,7 @@ class Session:
         )
         self.clock = clock if clock is not None else VirtualClock()  # every bench so far is simulated
         instruments, other_layers = bench.connect(self.clock, seed)
+        regulator = make_regulator(bench, instruments.actuator)  # before the run file: a refusal leaves none
         self.path = Path(out)
         self.recorder = Recorder(self.path, meta=_meta(protocol, bench, seed), overwrite=overwrite)
         self._event_sinks = (self.recorder.event, *on_event)
@@ -58,12 +63,11 @@ class Session:
             current_limit=bench.max_current,
             on_event=self._emit,
         )
-        actuator = instruments.actuator
         self.engine = Engine(
             clock=self.clock,
             instruments=instruments,
             runner=runner,
-            regulator=PressureRegulator(bench.gains, bench.area, actuator.command_range, actuator.command_unit),
+            regulator=regulator,
             interlocks=Interlocks(
                 bench.max_pressure,
                 protocol.limits.voltage_min,
