@@ -42,7 +42,7 @@ class Progress:
         self._write(s)
 
     def event(self, e: Event) -> None:
-        if e.kind in ("trip", "fault", "warning", "operator"):
+        if e.kind in ("trip", "fault", "alarm", "pause", "recovered", "resume", "warning", "operator"):
             self.stream.write(f"\n[{e.t / 3600:8.2f} h] {e.kind.upper()}: {e.message}\n")
 
     def finish(self) -> None:
