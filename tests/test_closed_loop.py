@@ -24,6 +24,8 @@ def test_hydraulic_bench_holds_10_mpa_within_2_percent_rms_through_c3_cycling(tm
     rms = math.sqrt(sum((s.pressure - SETPOINT) ** 2 for s in cycling) / len(cycling))
     assert rms / SETPOINT < 0.02
     assert all(s.setpoint == SETPOINT for s in cycling)
+    # Engaging from zero force at the bundled 1 s tick: at most one tick 10 % over (was 15.6 MPa once).
+    assert max(s.pressure for s in samples) < 1.1 * SETPOINT
     # The cell really cycled and really swelled while the pressure stayed put.
     thickness = [s.thickness for s in cycling]
     assert max(thickness) - min(thickness) > 3e-6

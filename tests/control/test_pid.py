@@ -68,7 +68,10 @@ def test_regulator_engages_bumplessly_and_feeds_setpoint_changes_forward():
     reg.hold(10e6, actuator_readback=10e6 * area)  # the ram already delivers 10 MPa
     assert reg.update(measured(10e6), dt=1.0) == pytest.approx(10e6 * area)  # no bump at engagement
     reg.hold(30e6, actuator_readback=10e6 * area)
-    # The new setpoint reaches the command at once (feed-forward), plus the proportional term.
+    # The new setpoint reaches the command at once (feed-forward); the error is judged against what
+    # the last command aimed at (10 MPa, reached), so the step is not kicked a second time ...
+    assert reg.update(measured(10e6), dt=1.0) == pytest.approx(30e6 * area)
+    # ... and if the ram does not deliver, the proportional and integral terms act from the next tick.
     integral = 0.5 * -math.expm1(-0.2 / 0.5) * 20e6
     assert reg.update(measured(10e6), dt=1.0) == pytest.approx((30e6 + 0.5 * 20e6 + integral) * area)
     reg.release()

@@ -355,8 +355,10 @@ def test_a_setpoint_change_is_a_ramp_at_the_slew_rate_with_the_integral_held():
         commands.append(reg.update(measured(10e6), dt=0.1))
         references.append(reg.reference)
     assert references[:40] == pytest.approx([10e6 + 5e6 * 0.1 * k for k in range(1, 41)])  # 20 MPa at 5 MPa/s
-    for reference, command in zip(references[:39], commands[:39], strict=True):  # ramping: setpoint + P, no I
-        assert command == pytest.approx((reference + 0.5 * (reference - 10e6)) * AREA)
+    # Ramping: the reference as feed-forward, P on the error against last tick's reference, no I.
+    previous = [10e6, *references[:38]]
+    for reference, before, command in zip(references[:39], previous, commands[:39], strict=True):
+        assert command == pytest.approx((reference + 0.5 * (before - 10e6)) * AREA)
     assert commands[41] - commands[40] == pytest.approx(0.5 * -math.expm1(-0.1) * 20e6 * AREA)  # then it integrates
 
 
