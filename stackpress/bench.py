@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from stackpress.clock import Clock
+from stackpress.clock import Clock, VirtualClock, WallClock
 from stackpress.control.engine import Instruments
 from stackpress.control.pid import Gains
 from stackpress.control.regulator import RegulatorSettings
@@ -25,9 +25,12 @@ from stackpress.units import UnitError, quantity
 DEFAULT_BENCH = "sim-hydraulic"
 _SECTIONS = {
     "name", "description", "cell", "fixture", "load_cell", "engine", "limits", "regulator", "cycler", "faults",
+    "instruments",
 }
+_SIMULATED_ONLY = ("fixture", "load_cell", "faults")  # a bench with [instruments] describes real hardware
+_REAL_CELL_KEYS = {"area", "loading", "other_layers"}
 _OWN_KEYS = {  # the sections this module reads whole; the simulator checks [cell], [fixture], [load_cell]
-    "engine": {"period", "sim_step"},
+    "engine": {"period", "sim_step", "speed"},
     "limits": {"max_pressure", "safe_preload"},
     "regulator": {"kp", "ki", "kd", "filter", "slew_rate", "feedforward", "stiffness", "backlash"},
     "cycler": {"max_current"},
@@ -53,23 +56,52 @@ class Bench:
     max_current: float  # A, the cycler channel's maximum: refuses larger steps, limits voltage holds
     sim_step: float = 1.0  # s, a simulated bench's longest physics sub-step ([engine] sim_step)
     regulation: RegulatorSettings = field(default_factory=RegulatorSettings)  # [regulator] beyond the gains
+    other_layers: float = 0.0  # m, a real bench's stack thickness that is not electrode ([cell] other_layers)
+    clock_speed: float = 1.0  # a real bench's wall clock speed ([engine] speed: >1 for a served simulator)
+
+    @property
+    def simulated(self) -> bool:
+        """A bench without [instruments] is the simulator, in virtual time."""
+        return "instruments" not in self.tables
+
+    def make_clock(self) -> Clock:
+        """Virtual time for the simulator; the wall clock (at `clock_speed`) for instruments."""
+        return VirtualClock() if self.simulated else WallClock(self.clock_speed)
 
     def connect(self, clock: Clock, seed: int = 0) -> tuple[Instruments, float]:
         """The bench's instruments and the stack thickness that is not electrode (m)."""
-        from stackpress.sims.world import SimWorld  # the only kind of bench so far: simulated
+        if self.simulated:
+            from stackpress.sims.world import SimWorld
 
-        try:
-            world = SimWorld.from_bench(self.tables, clock, seed=seed, max_step=self.sim_step)
-        except ValueError as exc:
-            raise BenchError(f"{self.source}: {exc}") from exc
-        instruments = Instruments(world.cycler, world.force_sensor, world.actuator)
-        rating = world.actuator.max_force / self.area  # the command range is a position for a motor
+            try:
+                world = SimWorld.from_bench(self.tables, clock, seed=seed, max_step=self.sim_step)
+            except ValueError as exc:
+                raise BenchError(f"{self.source}: {exc}") from exc
+            instruments = Instruments(world.cycler, world.force_sensor, world.actuator)
+            other_layers = world.other_layers_thickness
+        else:
+            from stackpress.drivers.connect import connect_instruments
+
+            try:
+                drivers = connect_instruments(self.tables, clock, base_dir=Path(self.source).parent)
+            except ValueError as exc:
+                raise BenchError(f"{self.source}: {exc}") from exc
+            instruments = Instruments(*drivers)
+            other_layers = self.other_layers
+        rating = instruments.actuator.max_force / self.area  # the command range is a position for a motor
         if self.max_pressure > rating:
             raise BenchError(
                 f"{self.source}: [limits] max_pressure {self.max_pressure / 1e6:g} MPa is above "
                 f"the fixture's rating {rating / 1e6:g} MPa"
             )
-        return instruments, world.other_layers_thickness
+        return instruments, other_layers
+
+    def disconnect(self, instruments: Instruments) -> None:
+        """Close the connections of real instruments (the simulator has none)."""
+        if not self.simulated:
+            from stackpress.drivers.connect import close_instruments
+
+            close_instruments((instruments.cycler, instruments.force_sensor, instruments.actuator))
 
 
 def bundled_benches() -> dict[str, Path]:
@@ -151,6 +183,18 @@ def parse_bench(tables: dict[str, Any], *, text: str, source: str, default_name:
             backlash=regulator_quantity("backlash", "m", 0.0) or 0.0,
         )
 
+    real = "instruments" in tables
+    if real:
+        for section in _SIMULATED_ONLY:
+            if section in tables:
+                raise BenchError(f"{source}: [{section}] describes a simulated bench; this one has [instruments]")
+        for key in sorted(set(tables.get("cell", {})) - _REAL_CELL_KEYS):
+            raise BenchError(f"{source}: unknown key [cell] {key} for a bench with [instruments] "
+                             f"(known: {', '.join(sorted(_REAL_CELL_KEYS))})")
+    other_layers = quantity_at_least_zero(tables, "cell", "other_layers", "m", source) if real else 0.0
+    speed = tables.get("engine", {}).get("speed", 1.0)
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not speed > 0:
+        raise BenchError(f"{source}: [engine] speed must be a number > 0, got {speed!r}")
     area = setting("cell", "area", "m**2", "0.785 cm2")
     capacity = setting("cell", "loading", "A*s/m**2", "3 mAh/cm2") * area
     return Bench(
@@ -167,4 +211,20 @@ def parse_bench(tables: dict[str, Any], *, text: str, source: str, default_name:
         max_current=setting("cycler", "max_current", "A", "10 mA"),
         sim_step=setting("engine", "sim_step", "s", "1 s"),
         regulation=regulation(),
+        other_layers=other_layers,
+        clock_speed=float(speed),
     )
+
+
+def quantity_at_least_zero(tables: dict[str, Any], section: str, key: str, unit: str, source: str) -> float:
+    """An optional setting that may be zero (default 0), in SI."""
+    value = tables.get(section, {}).get(key)
+    if value is None:
+        return 0.0
+    try:
+        number = quantity(value, unit, f"{source}: [{section}] {key}")
+    except UnitError as exc:
+        raise BenchError(str(exc)) from exc
+    if not number >= 0:
+        raise BenchError(f"{source}: [{section}] {key} must not be negative, got {value!r}")
+    return number

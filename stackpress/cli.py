@@ -169,6 +169,28 @@ def _tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_sim(args: argparse.Namespace) -> int:
+    from stackpress.sims.servers import run_until_interrupted, serve
+
+    bench = load_bench(args.bench)
+    ports = {"scpi": args.scpi_port, "modbus": args.modbus_port}
+    handle = serve(bench.tables, speed=args.speed, ports=ports, seed=args.seed)
+    run_until_interrupted(handle, bench_out=args.write_bench, load_cell=args.load_cell)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from stackpress.drivers.connect import check
+
+    bench = load_bench(args.bench)
+    if bench.simulated:
+        raise BenchError(f"{bench.source}: a simulated bench has no instruments to check")
+    results = check(bench.tables, base_dir=Path(bench.source).parent)
+    for result in results:
+        print(result.line())
+    return 0 if all(result.ok for result in results) else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stackpress", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -206,6 +228,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--check", action="store_true", help="check every cell and list them; run nothing")
     sweep.set_defaults(handler=_sweep)
+
+    serve_sim = commands.add_parser(
+        "serve-sim", help="serve a simulated bench on loopback: SCPI, Modbus TCP and a serial pty"
+    )
+    serve_sim.add_argument("bench", nargs="?", default=DEFAULT_BENCH, help="a bench file or bundled name")
+    serve_sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
+    serve_sim.add_argument("--scpi-port", type=int, default=5025)
+    serve_sim.add_argument("--modbus-port", type=int, default=5020)
+    serve_sim.add_argument("--load-cell", choices=("modbus", "serial"), default="modbus",
+                           help="which load cell the written bench uses")
+    serve_sim.add_argument("--write-bench", help="write a bench file pointing the real drivers here")
+    serve_sim.add_argument("--seed", type=int, default=0)
+    serve_sim.set_defaults(handler=_serve_sim)
+
+    check = commands.add_parser("check", help="identify every instrument of a bench and read it once")
+    check.add_argument("bench", help="a bench file with [instruments]")
+    check.set_defaults(handler=_check)
 
     tune = commands.add_parser(
         "tune", help="relay auto-tune of the pressure loop on a bench: the loop's ultimate gain and period, and gains"

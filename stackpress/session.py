@@ -15,7 +15,7 @@ from pathlib import Path
 
 from stackpress import __version__
 from stackpress.bench import Bench
-from stackpress.clock import Clock, VirtualClock
+from stackpress.clock import Clock
 from stackpress.control.engine import Engine
 from stackpress.control.interlocks import Interlocks
 from stackpress.control.regulator import PressureRegulator
@@ -50,8 +50,9 @@ class Session:
             max_pressure=bench.max_pressure,
             max_current=bench.max_current,
         )
-        self.clock = clock if clock is not None else VirtualClock()  # every bench so far is simulated
+        self.clock = clock if clock is not None else bench.make_clock()
         instruments, other_layers = bench.connect(self.clock, seed)
+        self._bench, self._instruments = bench, instruments
         regulator = make_regulator(bench, instruments.actuator)  # before the run file: a refusal leaves none
         self.path = Path(out)
         self.recorder = Recorder(self.path, meta=_meta(protocol, bench, seed), overwrite=overwrite)
@@ -90,6 +91,7 @@ class Session:
             return self.engine.run()
         finally:
             self.recorder.close()
+            self._bench.disconnect(self._instruments)
 
     def abort(self, reason: str = "operator abort") -> None:
         self.engine.abort(reason)

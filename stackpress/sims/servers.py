@@ -686,8 +686,16 @@ class SimServers:
 
     def bench_tables(self, load_cell: str = "modbus") -> dict[str, Any]:
         """The served bench's tables without [faults], with [instruments] pointing here."""
-        tables = {k: v for k, v in self.tables.items() if k not in ("faults", "instruments")}
+        simulated_only = ("faults", "instruments", "cell", "fixture", "load_cell")
+        tables = {k: v for k, v in self.tables.items() if k not in simulated_only}
         tables["name"] = f"{self.tables.get('name', 'bench')}-wire"
+        cell = self.tables.get("cell", {})
+        tables["cell"] = {
+            **{key: cell[key] for key in ("area", "loading") if key in cell},
+            "other_layers": f"{self.other_layers_thickness!r} m",
+        }
+        engine = {k: v for k, v in self.tables.get("engine", {}).items() if k != "sim_step"}
+        tables["engine"] = {**engine, "speed": self.speed}  # the served world's clock runs this fast
         tables["instruments"] = self.instruments_table(load_cell)
         return tables
 
