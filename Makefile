@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNS := runs
 
-.PHONY: setup demo test lint bench-speed clean
+.PHONY: setup demo test lint bench-speed clean mbpoll
 
 setup: $(STAMP)
 
@@ -26,8 +26,14 @@ demo: $(STAMP)
 	$(BIN)/stackpress report $(RUNS)/demo.sqlite --out $(RUNS)/demo-report
 	@echo "run: $(RUNS)/demo.sqlite  export: $(RUNS)/demo.csv, $(RUNS)/demo.parquet  report: $(RUNS)/demo-report/"
 
-test: $(STAMP)
+test: $(STAMP) mbpoll
 	$(BIN)/python -m pytest -q
+
+# Debian's mbpoll: an independent Modbus client the driver tests talk to the served simulator with.
+mbpoll:
+	@command -v mbpoll >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mbpoll >/dev/null; } \
+	  || echo "mbpoll is not installed (needs root and apt-get): its interoperability test is skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

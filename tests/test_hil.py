@@ -69,3 +69,27 @@ def test_a_real_bench_may_not_carry_simulator_sections(tmp_path, served):
     wrong.write_text(text)
     with pytest.raises(BenchError, match=r"\[fixture\] describes a simulated bench"):
         load_bench(wrong)
+
+
+def test_a_silent_modbus_server_mid_run_pauses_safely_and_the_run_resumes(tmp_path, served):
+    handle, bench_file = served
+    protocol = parse_protocol_text(PROTOCOL.replace('voltage = ["2.5 V", "4.3 V"]',
+                                                    'voltage = ["2.5 V", "4.3 V"]\nresume = "auto"'), "hil.toml")
+    samples, events, silenced = [], [], []
+
+    def silence_once(sample):  # 1 s of wall time (a minute of the served world) without Modbus replies
+        if sample.step == 3 and not silenced:
+            silenced.append(sample.t)
+            handle.inject("modbus", "silent", duration=1.0)
+
+    session = Session(protocol, load_bench(bench_file), tmp_path / "run.sqlite",
+                      on_sample=[samples.append, silence_once], on_event=[events.append])
+    assert session.run() == "finished"  # no hung engine
+    kinds = [e.kind for e in events]
+    assert "pause" in kinds and "resume" in kinds
+    pause = next(e for e in events if e.kind == "pause")
+    assert any("127.0.0.1" in str(v) or "modbus" in str(v).lower() for v in (pause.message, pause.data))
+    times = [s.t for s in samples]
+    assert times == sorted(times)  # no sample invented or lost out of order
+    paused = [s for s in samples if s.state == "paused"]
+    assert paused and all(s.current == 0.0 or math.isnan(s.current) for s in paused[1:])  # the cycler rests
