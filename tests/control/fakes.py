@@ -98,15 +98,20 @@ class FakeActuator:
         if self.fail:
             raise InstrumentTimeout(self.name, "no reply")
 
-    def command(self, value: float) -> None:
+    def _accept(self, value: float) -> bool:
+        """A real actuator's checks; True if the command is taken (a stuck one ignores it)."""
         self._check()
         low, high = self.command_range
         if not low <= value <= high:
             raise OutOfRange(self.name, f"command {value!r} outside {low}..{high}")
         if self.stuck:
-            return
+            return False
         self.commands.append(value)
-        self.force = value * self.delivers
+        return True
+
+    def command(self, value: float) -> None:
+        if self._accept(value):
+            self.force = value * self.delivers
 
     def read_command(self) -> float:
         self._check()
@@ -136,15 +141,9 @@ class FakeScrew(FakeActuator):
         self.position = 0.0
 
     def command(self, value: float) -> None:
-        self._check()
-        low, high = self.command_range
-        if not low <= value <= high:
-            raise OutOfRange(self.name, f"command {value!r} outside {low}..{high}")
-        if self.stuck:
-            return
-        self.commands.append(value)
-        self.position = value
-        self.force = self.stiffness * value
+        if self._accept(value):
+            self.position = value
+            self.force = self.stiffness * value
 
     def read_command(self) -> float:
         self._check()
