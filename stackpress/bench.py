@@ -14,13 +14,16 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackpress.clock import Clock, VirtualClock, WallClock
 from stackpress.control.engine import Instruments
 from stackpress.control.pid import Gains
 from stackpress.control.regulator import RegulatorSettings
 from stackpress.units import UnitError, quantity
+
+if TYPE_CHECKING:
+    from stackpress.sims.world import SimWorld
 
 DEFAULT_BENCH = "sim-hydraulic"
 _SECTIONS = {
@@ -64,19 +67,26 @@ class Bench:
         """A bench without [instruments] is the simulator, in virtual time."""
         return "instruments" not in self.tables
 
-    def make_clock(self) -> Clock:
-        """Virtual time for the simulator; the wall clock (at `clock_speed`) for instruments."""
-        return VirtualClock() if self.simulated else WallClock(self.clock_speed)
+    def make_clock(self, start: float = 0.0) -> Clock:
+        """Virtual time for the simulator; the wall clock (at `clock_speed`) for instruments; from `start` s."""
+        return VirtualClock(start) if self.simulated else WallClock(self.clock_speed, start)
 
-    def connect(self, clock: Clock, seed: int = 0) -> tuple[Instruments, float]:
-        """The bench's instruments and the stack thickness that is not electrode (m)."""
+    def connect(self, clock: Clock, seed: int = 0, *, world: SimWorld | None = None) -> tuple[Instruments, float]:
+        """The bench's instruments and the stack thickness that is not electrode (m).
+
+        `world`: for a simulated bench, the world to go on with (a resumed run's, as it
+        was at its last checkpoint) instead of a new one; it runs on `clock` from now on.
+        """
         if self.simulated:
             from stackpress.sims.world import SimWorld
 
-            try:
-                world = SimWorld.from_bench(self.tables, clock, seed=seed, max_step=self.sim_step)
-            except ValueError as exc:
-                raise BenchError(f"{self.source}: {exc}") from exc
+            if world is not None:
+                world.clock = clock
+            else:
+                try:
+                    world = SimWorld.from_bench(self.tables, clock, seed=seed, max_step=self.sim_step)
+                except ValueError as exc:
+                    raise BenchError(f"{self.source}: {exc}") from exc
             instruments = Instruments(world.cycler, world.force_sensor, world.actuator)
             other_layers = world.other_layers_thickness
         else:

@@ -1,4 +1,4 @@
-"""The `stackpress` command: run a protocol, export a run, make a report, sweep many cells, tune the loop."""
+"""The `stackpress` command: run or resume a protocol, export a run, make a report, sweep many cells, tune the loop."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from stackpress.units import UnitError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from stackpress.session import Session
 
 _FINAL_EXIT_CODES = {"finished": 0, "aborted": 130}
 
@@ -60,8 +62,6 @@ class Progress:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from stackpress.data.analysis import cycle_table
-    from stackpress.data.runfile import read_run
     from stackpress.session import Session
 
     protocol = load_protocol(args.protocol)
@@ -74,14 +74,31 @@ def _run(args: argparse.Namespace) -> int:
         on_sample=(progress.sample,), on_event=(progress.event,),
     )
     print(f"running {protocol.name!r} on {bench.name!r} -> {out}")
+    return _run_to_end(session, progress)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from stackpress.session import Session
+
+    progress = Progress(sys.stdout)
+    session = Session.continue_run(Path(args.run), on_sample=(progress.sample,), on_event=(progress.event,))
+    print(f"resuming {args.run} at {session.clock.now() / 3600:.2f} h")
+    return _run_to_end(session, progress)
+
+
+def _run_to_end(session: Session, progress: Progress) -> int:
+    """Run with Ctrl-C aborting (the cleanup runs), then print the per-cycle table; the exit code of the end."""
+    from stackpress.data.analysis import cycle_table
+    from stackpress.data.runfile import read_run
+
     previous = signal.signal(signal.SIGINT, lambda *_: session.abort("interrupted (Ctrl-C)"))
     try:
         state = session.run()
     finally:
         signal.signal(signal.SIGINT, previous)
     progress.finish()
-    print(f"run {state}: {out}")
-    table = cycle_table(read_run(out).samples)
+    print(f"run {state}: {session.path}")
+    table = cycle_table(read_run(session.path).samples)
     if len(table):
         print(_readable(table).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return _FINAL_EXIT_CODES.get(state, 1)
@@ -110,6 +127,20 @@ def _report(args: argparse.Namespace) -> int:
 
     for path in make_report(Path(args.run), Path(args.out)):
         print(path)
+    return 0
+
+
+def _check_protocol(args: argparse.Namespace) -> int:
+    from stackpress.protocols.load import check_against_bench
+    from stackpress.protocols.plan import plan
+
+    protocol = load_protocol(args.protocol)
+    bench = load_bench(args.bench)
+    check_against_bench(protocol, capacity=bench.capacity, area=bench.area, max_pressure=bench.max_pressure,
+                        max_current=bench.max_current, safe_preload=bench.safe_preload)
+    print(f"protocol {protocol.name!r} ({protocol.source}) on bench {bench.name!r}: checked, no problems")
+    print(f"nominal capacity {bench.capacity / 3.6:.4g} mAh, cell area {bench.area * 1e4:.4g} cm2")
+    print(plan(protocol, capacity=bench.capacity, area=bench.area, safe_preload=bench.safe_preload).render())
     return 0
 
 
@@ -170,12 +201,17 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _serve_sim(args: argparse.Namespace) -> int:
-    from stackpress.sims.servers import run_until_interrupted, serve
+    import threading
+
+    from stackpress.sims.servers import parse_fault, run_until_interrupted, serve
 
     bench = load_bench(args.bench)
+    faults = [parse_fault(spec) for spec in args.fault]
     ports = {"scpi": args.scpi_port, "modbus": args.modbus_port}
     handle = serve(bench.tables, speed=args.speed, ports=ports, seed=args.seed)
-    run_until_interrupted(handle, bench_out=args.write_bench, load_cell=args.load_cell)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # `kill`, or a parent's terminate(): close the servers too
+    run_until_interrupted(handle, bench_out=args.write_bench, load_cell=args.load_cell, faults=faults, stop=stop)
     return 0
 
 
@@ -191,6 +227,16 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if all(result.ok for result in results) else 1
 
 
+def _gui(args: argparse.Namespace) -> int:
+    try:
+        from stackpress.gui.app import main as gui_main  # Qt only when asked for: the CLI works without it
+    except ImportError as exc:
+        raise ValueError(f"the GUI needs the 'gui' extra (pip install 'stackpress[gui]'): {exc}") from None
+    if args.after is not None and args.screenshot is None:
+        raise ValueError("--after goes with --screenshot FILE")
+    return gui_main(args.bench, screenshot=args.screenshot, after=args.after, speed=args.speed)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stackpress", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -202,6 +248,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seed of the simulated bench's noise")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run file")
     run.set_defaults(handler=_run)
+
+    resume = commands.add_parser(
+        "resume", help="go on with a run whose process died (power cut, kill -9), appending to its run file"
+    )
+    resume.add_argument("run", help="the run file")
+    resume.set_defaults(handler=_resume)
 
     export = commands.add_parser("export", help="export a run to Battery Data Format CSV or Parquet")
     export.add_argument("run", help="the run file")
@@ -240,11 +292,25 @@ def _parser() -> argparse.ArgumentParser:
                            help="which load cell the written bench uses")
     serve_sim.add_argument("--write-bench", help="write a bench file pointing the real drivers here")
     serve_sim.add_argument("--seed", type=int, default=0)
+    serve_sim.add_argument(
+        "--fault", action="append", default=[], metavar="SPEC",
+        help="a wire fault, wall time after start: 'TARGET KIND [DELAY] at TIME [for DURATION]', TARGET scpi, "
+        "modbus, load_cell, actuator or serial, KIND drop, delay, garble or silent "
+        "(e.g. 'modbus silent at 60 s for 5 s', 'scpi delay 300 ms at 10 s'); repeatable",
+    )
     serve_sim.set_defaults(handler=_serve_sim)
 
     check = commands.add_parser("check", help="identify every instrument of a bench and read it once")
     check.add_argument("bench", help="a bench file with [instruments]")
     check.set_defaults(handler=_check)
+
+    check_protocol = commands.add_parser(
+        "check-protocol", help="check a protocol against a bench and print its plan with an estimated duration"
+    )
+    check_protocol.add_argument("protocol", help="a protocol TOML file, or the name of a bundled protocol")
+    check_protocol.add_argument("--bench", default=DEFAULT_BENCH,
+                                help=f"a bench file or bundled name ({DEFAULT_BENCH})")
+    check_protocol.set_defaults(handler=_check_protocol)
 
     tune = commands.add_parser(
         "tune", help="relay auto-tune of the pressure loop on a bench: the loop's ultimate gain and period, and gains"
@@ -256,6 +322,14 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--out", help="keep the tuning run's file here (default: a temporary file)")
     tune.add_argument("--seed", type=int, default=0, help="seed of the simulated bench's noise")
     tune.set_defaults(handler=_tune)
+
+    gui = commands.add_parser("gui", help="the bench window: live plots, protocol, pressure, alarms, run files")
+    gui.add_argument("--bench", help="a bench file or bundled name (default: the last used, else sim-hydraulic, "
+                     "which starts the demo at once)")
+    gui.add_argument("--speed", type=float, help="a simulated bench's time acceleration (default 1000)")
+    gui.add_argument("--screenshot", help="run the simulated bench, save a PNG of the window to this file and exit")
+    gui.add_argument("--after", type=float, help="wall seconds to run before the screenshot (10)")
+    gui.set_defaults(handler=_gui)
     return parser
 
 

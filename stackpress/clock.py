@@ -23,14 +23,16 @@ class Clock(Protocol):
 class WallClock:
     """Monotonic wall time, for real instruments; `speed` > 1 runs it faster (a served simulator)."""
 
-    def __init__(self, speed: float = 1.0) -> None:
+    def __init__(self, speed: float = 1.0, start: float = 0.0) -> None:
+        """`start`: the time now, s (a resumed run's clock goes on from where its run is)."""
         if not speed > 0:
             raise ValueError(f"clock speed must be positive, not {speed!r}")
         self.speed = float(speed)
+        self._start = float(start)
         self._t0 = time.monotonic()
 
     def now(self) -> float:
-        return (time.monotonic() - self._t0) * self.speed
+        return self._start + (time.monotonic() - self._t0) * self.speed
 
     def sleep_until(self, t: float) -> None:
         delay = (t - self.now()) / self.speed

@@ -18,3 +18,12 @@ def test_wall_clock_starts_near_zero_and_does_not_wait_for_the_past():
     assert 0.0 <= start < 1.0
     clock.sleep_until(start - 10.0)  # returns at once
     assert clock.now() - start < 1.0
+
+
+def test_wall_clock_goes_on_from_its_start_at_its_speed(monkeypatch):
+    wall = [1000.0]
+    monkeypatch.setattr("stackpress.clock.time.monotonic", lambda: wall[0])
+    clock = WallClock(speed=10.0, start=7200.0)  # a resumed run, two hours in, ten times faster
+    assert clock.now() == 7200.0
+    wall[0] += 3.0
+    assert clock.now() == 7230.0

@@ -22,7 +22,7 @@ import pytest
 
 from stackpress.bench import Bench, load_bench, parse_bench
 from stackpress.control.engine import RESUME_TICKS
-from stackpress.control.interlocks import FOLLOW_TICKS
+from stackpress.control.interlocks import FOLLOW
 from stackpress.data import read_run
 from stackpress.protocols.load import parse_protocol_text
 from stackpress.sample import Event, Sample
@@ -346,7 +346,7 @@ def test_a_stuck_actuator_that_does_not_follow_pauses_for_the_operator(tmp_path,
     stuck = {"actuator_stuck": {"at": "25 min", "for": "5 min"}}
     run = Run(tmp_path, "sim-servo", stuck, AUTO, script={FAULT + 400: operator("resume")})
     alarm = run.filed("alarm")
-    assert alarm["data"]["kind"] == "actuator_not_following" and FAULT + FOLLOW_TICKS <= alarm["t"] < FAULT + 120
+    assert alarm["data"]["kind"] == "actuator_not_following" and FAULT + FOLLOW[0] <= alarm["t"] < FAULT + 120
     assert alarm["data"]["readback"] != alarm["data"]["command"]
     assert_safe_on_the_first_tick(run, alarm["t"], "paused")
     stuck_for = [s.pressure for s in run.samples if FAULT <= s.t <= alarm["t"]]
@@ -436,8 +436,10 @@ def test_a_setpoint_outside_the_window_never_reaches_the_actuator(tmp_path):
 
 def test_operator_pause_and_resume_through_the_session_keep_the_runs_place(tmp_path, baseline):
     run = Run(tmp_path, "sim-hydraulic", script={FAULT - 1: operator("pause"), FAULT + 299: operator("resume")})
-    assert_safe_on_the_first_tick(run, FAULT, "paused")
+    assert_safe_on_the_first_tick(run, FAULT, "paused", held=False)  # the regulator holds the pressure instead
     assert run.filed("pause")["data"]["cause"] == "operator"
+    paused = [s.pressure for s in run.samples if FAULT <= s.t < FAULT + 300]
+    assert max(abs(p - SETPOINT) for p in paused) < 0.01 * SETPOINT
     resume = resume_of(run)
     assert resume["t"] == FAULT + 300 and resume["paused_for"] == 300.0
     assert_nothing_lost(run, baseline("sim-hydraulic"), FAULT)

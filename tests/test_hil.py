@@ -6,9 +6,11 @@ import pytest
 
 from stackpress.bench import BenchError, load_bench
 from stackpress.cli import main
+from stackpress.clock import WallClock
+from stackpress.data.runfile import read_run
 from stackpress.protocols.load import parse_protocol_text
 from stackpress.session import Session
-from stackpress.sims.servers import serve
+from stackpress.sims.servers import SimServerProcess, serve
 
 SPEED = 60.0  # simulated seconds per wall second: 5.5 simulated minutes in about 6 s
 PROTOCOL = """
@@ -62,6 +64,18 @@ def test_check_identifies_every_served_instrument(served, capsys):
         assert role in out
 
 
+def test_stackpress_run_with_the_written_bench_goes_through_the_real_drivers(tmp_path, served, capsys):
+    _, bench_file = served
+    protocol = tmp_path / "hil.toml"
+    protocol.write_text(PROTOCOL.replace("for 5 minutes", "for 2 minutes"))
+    out = tmp_path / "run.sqlite"
+    assert main(["run", str(protocol), "--bench", str(bench_file), "--out", str(out)]) == 0
+    assert f"run finished: {out}" in capsys.readouterr().out
+    samples = read_run(out).samples
+    c3 = load_bench(bench_file).capacity / 3 / 3600  # A
+    assert samples["charge"].max() == pytest.approx(c3 * 120, rel=0.05)  # the SMU's current, integrated
+
+
 def test_a_real_bench_may_not_carry_simulator_sections(tmp_path, served):
     _, bench_file = served
     text = bench_file.read_text() + '\n[fixture]\nkind = "hydraulic"\n'
@@ -71,25 +85,68 @@ def test_a_real_bench_may_not_carry_simulator_sections(tmp_path, served):
         load_bench(wrong)
 
 
-def test_a_silent_modbus_server_mid_run_pauses_safely_and_the_run_resumes(tmp_path, served):
+class TickCounter(WallClock):
+    """The wall clock at the served world's speed, counting the engine's ticks (it waits once per tick)."""
+
+    def __init__(self, speed: float) -> None:
+        super().__init__(speed)
+        self.ticks = 0
+
+    def sleep_until(self, t: float) -> None:
+        self.ticks += 1
+        super().sleep_until(t)
+
+
+@pytest.mark.parametrize(
+    ("target", "kind", "links", "pauses"),
+    [
+        ("modbus", "silent", ("force_sensor", "actuator"), True),  # 1 s of wall time, a minute of the world
+        ("scpi", "silent", ("cycler",), True),
+        ("modbus", "drop", ("force_sensor", "actuator"), False),  # connections closed under the drivers
+        ("scpi", "drop", ("cycler",), False),
+    ],
+)
+def test_wire_faults_mid_run_end_in_a_reconnection_or_a_safe_pause_never_a_hang_or_a_lost_sample(
+    tmp_path, served, target, kind, links, pauses
+):
     handle, bench_file = served
-    protocol = parse_protocol_text(PROTOCOL.replace('voltage = ["2.5 V", "4.3 V"]',
-                                                    'voltage = ["2.5 V", "4.3 V"]\nresume = "auto"'), "hil.toml")
-    samples, events, silenced = [], [], []
+    protocol = parse_protocol_text(
+        PROTOCOL.replace('voltage = ["2.5 V", "4.3 V"]', 'voltage = ["2.5 V", "4.3 V"]\nresume = "auto"')
+        .replace("for 5 minutes", "for 2 minutes"),
+        "hil.toml",
+    )
+    samples, events, faulted = [], [], []
 
-    def silence_once(sample):  # 1 s of wall time (a minute of the served world) without Modbus replies
-        if sample.step == 3 and not silenced:
-            silenced.append(sample.t)
-            handle.inject("modbus", "silent", duration=1.0)
+    def fault_once(sample):
+        if sample.step == 3 and not faulted:
+            faulted.append(sample.t)
+            handle.inject(target, kind, duration=1.0)
 
-    session = Session(protocol, load_bench(bench_file), tmp_path / "run.sqlite",
-                      on_sample=[samples.append, silence_once], on_event=[events.append])
+    clock = TickCounter(SPEED)
+    session = Session(protocol, load_bench(bench_file), tmp_path / "run.sqlite", clock=clock,
+                      on_sample=[samples.append, fault_once], on_event=[events.append])
     assert session.run() == "finished"  # no hung engine
-    kinds = [e.kind for e in events]
-    assert "pause" in kinds and "resume" in kinds
-    pause = next(e for e in events if e.kind == "pause")
-    assert any("127.0.0.1" in str(v) or "modbus" in str(v).lower() for v in (pause.message, pause.data))
+    assert len(samples) == clock.ticks  # every tick published its sample, through the fault too
     times = [s.t for s in samples]
-    assert times == sorted(times)  # no sample invented or lost out of order
-    paused = [s for s in samples if s.state == "paused"]
-    assert paused and all(s.current == 0.0 or math.isnan(s.current) for s in paused[1:])  # the cycler rests
+    assert times == sorted(times)
+    kinds = [e.kind for e in events]
+    if pauses:  # the safe state: the cycler rests and the actuator holds until every instrument answers again
+        assert "pause" in kinds and "resume" in kinds
+        pause = next(e for e in events if e.kind == "pause")
+        assert "127.0.0.1" in str(pause.data) or "127.0.0.1" in pause.message  # the error names the resource
+        paused = [s for s in samples if s.state == "paused"]
+        assert paused and all(s.current == 0.0 or math.isnan(s.current) for s in paused[1:])
+    else:  # the drivers reconnect within the tick: the run never notices
+        assert "pause" not in kinds and "fault" not in kinds
+        assert all(getattr(session.engine, name).link.reconnects >= 1 for name in links)
+
+
+def test_serve_sim_in_a_process_of_its_own_says_ready_through_a_pipe(tmp_path, monkeypatch):
+    # Without PYTHONUNBUFFERED a pipe is block-buffered: serve-sim's lines once never reached a parent waiting
+    # for them. They are flushed as they are printed now, the last one once the bench file is written whole.
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+    with SimServerProcess("sim-hydraulic", tmp_path / "wire.toml", speed=SPEED, timeout=20) as served:
+        assert any("modbus-tcp://127.0.0.1:" in line for line in served.output)
+        assert load_bench(served.bench_file).clock_speed == SPEED
+        assert main(["check", str(served.bench_file)]) == 0
+    assert served.output[-1] == "stopping"  # SIGTERM closed the servers instead of killing them

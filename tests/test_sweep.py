@@ -167,6 +167,15 @@ def test_the_bundled_pressure_window_sweep_is_40_checked_cells_outside_the_bundl
     assert highest["limits"]["max_pressure"] == "200 MPa" and highest["fixture"]["rating"] == "250 MPa"
 
 
+def test_the_bundled_pressure_history_sweep_forms_each_cell_at_its_pressure_and_cycles_all_at_10_mpa(tmp_path):
+    study = load_study("pressure-history")
+    jobs = study.jobs(tmp_path / "out")
+    assert len(jobs) == 10
+    assert [axis.name for axis in study.axes] == ["formation_pressure", "design"]
+    assert "Hold pressure at 150 MPa" in jobs[-1].protocol_text and "Ramp pressure to 10 MPa" in jobs[-1].protocol_text
+    assert "pressure-history-cycling" not in bundled_protocols()
+
+
 def test_a_small_sweep_on_a_local_cluster_writes_the_table_the_maps_and_survives_a_failed_cell(tmp_path):
     path = write_sweep(tmp_path, f"""
 [fixed]

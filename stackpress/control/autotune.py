@@ -257,6 +257,14 @@ class RelayTuner:
     def back_off(self, safe_pressure: float, pressure: float, actuator_readback: float) -> float:
         return self._inner.back_off(safe_pressure, pressure, actuator_readback)
 
+    mode = "auto"  # the operator cannot take the actuator from the tuner: abort the tuning run instead
+
+    def manual(self, command: float | None = None) -> None:
+        raise ValueError("the auto-tune drives the actuator: abort the tuning run to take it over")
+
+    def automatic(self) -> None:
+        raise ValueError("the auto-tune drives the actuator already")
+
     def stop(self, reason: str) -> None:
         """End the tuning (failed, for `reason`): from the next tick the actuator is held at the bias."""
         if not self.finished:

@@ -4,24 +4,41 @@ One tick: read every instrument into one `Sample`; check the interlocks;
 update the regulator and command the actuator; let the runner decide the
 protocol's next command; publish the sample. Samples flow out through the
 `on_sample` callbacks (recorder, progress, live view); commands come in only
-from the runner and from `abort()`, `pause()` and `resume()`, which are safe
-to call from any thread and take effect at the next tick.
+from the runner and from the operator's requests (`abort()`, `pause()`,
+`resume()`, `operate()`), which are safe to call from any thread and take
+effect at the next tick.
+
+The operator's other requests (`operate(kind, value)`), each recorded as an
+event, each refused with a "warning" event that says why when it cannot be
+done (a typo at the bench must never end a run):
+
+    note       a text for the run file, in any state.
+    skip       end the current step now and go on with the next (running only).
+    setpoint   hold a new pressure, Pa: checked like a protocol's (the hard limit, the
+               protocol's window), ramped at the regulator's slew rate (running only).
+    manual     the actuator gets this command (its unit: N or m) every tick, or keeps
+               its last with None; a force above the hard limit times the area is refused.
+               The interlocks stay armed: an over-pressure still trips and backs off.
+    jog        manual, moved by this much from the actuator's last readback.
+    automatic  back to the regulator, bumpless (running only).
 
 States and what the instruments are told:
 
     running   the protocol runs: the regulator commands the actuator, the runner the cycler.
-    paused    an instrument stopped answering (InstrumentError, InstrumentTimeout), or gave no
-              valid reading (a NaN voltage, current or force; a load-cell reading that a second
-              read right away does not confirm is discarded, see below), a pressure
-              alarm went off (interlocks.PressureWatch), or the operator paused: the cycler
-              rests and the actuator holds where it is (neither squeezes nor releases), each
-              retried every tick until it answers; the regulator and the runner's clock
-              stand still. Samples keep being published with whatever could be read (NaN
-              for the rest). The run resumes on its own once every instrument has answered
-              for RESUME_TICKS ticks, if the cause was an instrument and the protocol says
-              `resume = "auto"`; otherwise when `resume()` is called and every instrument
-              answers. Resuming re-engages the regulator from where the actuator is
-              (bumpless) and re-applies the current step's command. A pause longer than the
+    paused    an instrument stopped answering (InstrumentError, InstrumentTimeout), or gave no valid
+              reading (a NaN voltage, current or force; a load-cell reading that a second read right
+              away does not confirm is discarded, see below), a pressure alarm went off
+              (interlocks.PressureWatch), or the operator paused: the cycler rests and the actuator
+              holds where it is (neither squeezes nor releases), each retried every tick until it
+              answers; the regulator and the runner's clock stand still. An operator's pause is the
+              exception: with every instrument answering, the regulator goes on holding the pressure
+              (a pause may last a weekend); should an instrument fail or an alarm go off meanwhile, it
+              stops and the actuator holds where it is, as in any other pause. Samples keep being
+              published with whatever could be read (NaN for the rest). The run resumes on its own
+              once every instrument has answered for RESUME_TICKS ticks, if the cause was an
+              instrument and the protocol says `resume = "auto"`; otherwise when `resume()` is called
+              and every instrument answers. Resuming re-engages the regulator from where the actuator
+              is (bumpless) and re-applies the current step's command. A pause longer than the
               protocol's `max_pause` aborts the run.
     tripped   an interlock tripped (over-pressure, load cell over range, voltage, current,
               a refused setpoint; or an alarm with `on_fault = "stop"`): the run ends. The
@@ -62,14 +79,15 @@ from typing import Any
 
 from stackpress.clock import Clock
 from stackpress.control.interlocks import Alarm, Interlocks, PressureWatch, SetpointRefused, Trip
-from stackpress.control.regulator import PressureRegulator
+from stackpress.control.regulator import Regulator
 from stackpress.drivers.errors import InstrumentError, OutOfRange
 from stackpress.drivers.roles import Actuator, Cycler, CyclerReading, ForceSensor
-from stackpress.protocols.commands import ApplyCurrent, ApplyVoltage, Command, HoldPressure, Rest
+from stackpress.protocols.commands import ApplyCurrent, ApplyVoltage, Command, HoldPressure, ReleasePressure, Rest
 from stackpress.protocols.runner import Runner
 from stackpress.sample import Event, Sample
 
 SPIKE_JUMP = 2e6  # Pa: a load-cell reading that far from the last one is confirmed by a second read
+OPERATOR_REQUESTS = ("note", "skip", "setpoint", "manual", "jog", "automatic")
 RESUME_TICKS = 3  # an automatic resume waits until every instrument has answered on this many ticks
 _NO_READING = CyclerReading(math.nan, math.nan, math.nan, math.nan)
 
@@ -90,6 +108,7 @@ class _Pause:
     rested: bool = False  # the cycler has been told to rest
     holding: bool = False  # the actuator has been told to hold
     healthy: int = 0  # consecutive ticks on which every instrument answered
+    regulating: bool = False  # an operator's pause: the regulator holds the pressure (instead of the actuator holding)
 
 
 class Engine:
@@ -99,7 +118,7 @@ class Engine:
         clock: Clock,
         instruments: Instruments,
         runner: Runner,
-        regulator: PressureRegulator,
+        regulator: Regulator,
         interlocks: Interlocks,
         area: float,
         other_layers_thickness: float,
@@ -107,7 +126,10 @@ class Engine:
         safe_preload: float,
         on_sample: Sequence[Callable[[Sample], None]] = (),
         on_event: Sequence[Callable[[Event], None]] = (),
+        on_record: Sequence[Callable[[Sample], None]] = (),
     ) -> None:
+        """`on_sample` gets every tick's sample (live view, progress); `on_record` only those the runner's
+        `should_record` keeps (the run file: the protocol's recording intervals)."""
         self.clock = clock
         self.cycler = instruments.cycler
         self.force_sensor = instruments.force_sensor
@@ -126,11 +148,13 @@ class Engine:
         self.max_pause = limits.max_pause  # s
         self._on_sample = tuple(on_sample)
         self._on_event = tuple(on_event)
+        self._on_record = tuple(on_record)
         self.state = "idle"
         self._lock = threading.Lock()  # guards the three requests below
         self._abort_reason: str | None = None
         self._pause_reason: str | None = None
         self._resume_requested = False
+        self._operator: list[tuple[str, Any]] = []  # operate() requests, in order
         self._pause: _Pause | None = None
         self._last_t: float | None = None
         self._last_force: float | None = None  # N, the last accepted load-cell reading
@@ -153,22 +177,34 @@ class Engine:
         with self._lock:
             self._resume_requested = True
 
-    def _take_requests(self) -> tuple[str | None, str | None, bool]:
+    def operate(self, kind: str, value: Any = None) -> None:
+        """Ask for one of the operator's requests (see the module doc) at the next tick."""
+        if kind not in OPERATOR_REQUESTS:
+            raise ValueError(f"unknown operator request {kind!r} (known: {', '.join(OPERATOR_REQUESTS)})")
         with self._lock:
-            requests = (self._abort_reason, self._pause_reason, self._resume_requested)
-            self._pause_reason, self._resume_requested = None, False
+            self._operator.append((kind, value))
+
+    def _take_requests(self) -> tuple[str | None, str | None, bool, list[tuple[str, Any]]]:
+        with self._lock:
+            requests = (self._abort_reason, self._pause_reason, self._resume_requested, self._operator)
+            self._pause_reason, self._resume_requested, self._operator = None, False, []
         return requests
 
     # --- the loop --------------------------------------------------------------------------
 
-    def run(self) -> str:
-        """Run the protocol to its end; returns the final state."""
+    def run(self, first: list[Command] | None = None) -> str:
+        """Run the protocol to its end; returns the final state.
+
+        `first`: the commands that begin the run, if not the runner's start (a
+        resumed run's: those that put its restored step back in force).
+        """
         self.state = "running"
         start = self.clock.now()
-        self.emit(Event(start, "run", f"run started: protocol {self.runner.protocol.name!r}"))
+        begun = "resumed" if first is not None else "started"
+        self.emit(Event(start, "run", f"run {begun}: protocol {self.runner.protocol.name!r}"))
         try:
             try:
-                self._apply(self.runner.start(start), start)
+                self._apply(self.runner.start(start) if first is None else first, start)
             except InstrumentError as exc:
                 self._instrument_error(start, exc)
             deadline = start
@@ -182,14 +218,19 @@ class Engine:
 
     def tick(self) -> None:
         t = self.clock.now()
-        abort, pause, resume = self._take_requests()
+        abort, pause, resume, operator = self._take_requests()
         if abort is not None:
+            for kind, value in operator:  # an operator's last words before the abort still go in the run file
+                if kind == "note":
+                    self._note(t, value)
             self.state = "aborted"
             self.emit(Event(t, "operator", f"run aborted: {abort}"))
             return
         sample, failures = self._read(t)
         before = self.state
         try:
+            for kind, value in operator:
+                self._operate(kind, value, sample)
             if self.state == "running":
                 self._tick_running(sample, failures, pause)
             elif self.state == "paused":
@@ -201,6 +242,9 @@ class Engine:
         if len(failures) < 3:  # something could be read: publish it, NaN for what could not
             for callback in self._on_sample:
                 callback(sample)
+            if self._on_record and self.runner.should_record(sample):
+                for callback in self._on_record:
+                    callback(sample)
 
     def emit(self, event: Event) -> None:
         for callback in self._on_event:
@@ -214,7 +258,10 @@ class Engine:
             self._failed(t, failures)
             return
         if pause is not None:
-            self._enter_pause(t, f"paused by the operator: {pause}", {"cause": "operator"}, operator=True)
+            regulating = self.regulator.active and self.actuator.regulated
+            self._enter_pause(
+                t, f"paused by the operator: {pause}", {"cause": "operator"}, operator=True, regulating=regulating
+            )
             return
         alarm = self._regulate(sample)
         if alarm is not None:
@@ -232,6 +279,13 @@ class Engine:
         assert paused is not None
         if self._tripped(sample, failures):
             return
+        if paused.regulating:
+            alarm = None if failures else self._regulate(sample)
+            if failures or alarm is not None:
+                paused.regulating = paused.holding = False  # the actuator holds where it is from now on
+            if alarm is not None:
+                self._alarm(alarm, sample)
+                return
         failing = {**failures}
         for name, exc in self._make_safe().items():  # retried every tick until done
             failing.setdefault(name, exc)
@@ -267,6 +321,77 @@ class Engine:
                                 {"failing": sorted(paused.failing)}))
         elif not paused.operator and paused.healthy >= RESUME_TICKS:
             self._resume(t, "auto")
+
+    # --- the operator ----------------------------------------------------------------------
+
+    def _operate(self, kind: str, value: Any, sample: Sample) -> None:
+        t = sample.t
+        if kind == "note":
+            self._note(t, value)
+            return
+        if self.state != "running":
+            self.emit(Event(t, "warning", f"operator request {kind!r} refused: the run is {self.state}",
+                            {"request": kind, "value": value}))
+            return
+        try:
+            message = getattr(self, f"_operate_{kind}")(value, sample)
+        except (SetpointRefused, ValueError) as exc:
+            self.emit(Event(t, "warning", f"operator request {kind!r} refused: {exc}",
+                            {"request": kind, "value": value}))
+            return
+        self.emit(Event(t, "operator", message, {"request": kind, "value": value}))
+
+    def _note(self, t: float, text: Any) -> None:
+        self.emit(Event(t, "note", str(text), {"by": "operator"}))
+
+    def _operate_skip(self, _value: Any, sample: Sample) -> str:
+        step = self.runner.step
+        if step is None:
+            raise ValueError("no step is running")
+        self._apply(self.runner.skip(sample.t), sample.t)
+        if self.runner.finished:
+            self.state = "finished"
+        return f"step {step.text!r} skipped"
+
+    def _operate_setpoint(self, setpoint: Any, _sample: Sample) -> str:
+        if not self.actuator.regulated:
+            raise ValueError(f"{self.actuator.name} cannot regulate a pressure")
+        setpoint = float(setpoint)
+        self.interlocks.check_setpoint(setpoint)
+        self.regulator.hold(setpoint, self.actuator.read_command())
+        self.watch.engage()
+        return f"pressure setpoint {setpoint / 1e6:g} MPa"
+
+    def _operate_manual(self, command: Any, _sample: Sample) -> str:
+        if command is not None:
+            command = float(command)
+            self._check_manual(command)
+        self.regulator.manual(command)
+        return f"manual: actuator at {'its last command' if command is None else f'{command:g}'}"
+
+    def _operate_jog(self, delta: Any, sample: Sample) -> str:
+        if not math.isfinite(sample.actuator):
+            raise ValueError("the actuator's position is unknown")
+        command = sample.actuator + float(delta)
+        self._check_manual(command)
+        self.regulator.manual(command)
+        return f"manual: actuator jogged by {float(delta):g} to {command:g} {self.actuator.command_unit}"
+
+    def _operate_automatic(self, _value: Any, _sample: Sample) -> str:
+        if self.regulator.mode != "manual":
+            raise ValueError("the regulator is in automatic already")
+        self.regulator.automatic()
+        return "automatic: the regulator drives the actuator again"
+
+    def _check_manual(self, command: float) -> None:
+        """Refuse a manual command outside the actuator's range, or a force above the hard limit."""
+        low, high = self.actuator.command_range
+        unit = self.actuator.command_unit
+        if not (math.isfinite(command) and low <= command <= high):
+            raise ValueError(f"{command:g} {unit} is outside {self.actuator.name}'s range {low:g}..{high:g} {unit}")
+        if unit == "N" and command > self.interlocks.max_pressure * self.area:
+            raise ValueError(f"{command:g} N is above the hard limit "
+                             f"({self.interlocks.max_pressure / 1e6:g} MPa on {self.area * 1e4:g} cm2)")
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -361,7 +486,7 @@ class Engine:
         if alarm is not None:
             return alarm
         self.actuator.command(command)
-        self.watch.commanded(command, sample.actuator)
+        self.watch.commanded(command)
         return None
 
     def _apply(self, commands: list[Command], t: float) -> None:
@@ -375,17 +500,20 @@ class Engine:
                     self.cycler.apply_voltage(voltage, current_limit)
                 case Rest():
                     self.cycler.rest()
-                case HoldPressure(setpoint):
-                    self._hold_pressure(setpoint, t)
+                case HoldPressure(setpoint, rate):
+                    self._hold_pressure(setpoint, t, rate)
+                case ReleasePressure():
+                    self._hold_pressure(self.safe_preload, t)
 
-    def _hold_pressure(self, setpoint: float, t: float) -> None:
+    def _hold_pressure(self, setpoint: float, t: float, rate: float | None = None) -> None:
+        """Hold `setpoint` Pa from now on, reached at `rate` Pa/s if given (a protocol's ramp)."""
         try:
             self.interlocks.check_setpoint(setpoint)
         except SetpointRefused as exc:
             self._trip(Trip("setpoint_refused", str(exc), {"setpoint": setpoint}), None)
             return
         if self.actuator.regulated:
-            self.regulator.hold(setpoint, self.actuator.read_command())
+            self.regulator.hold(setpoint, self.actuator.read_command(), rate)
             self.watch.engage()
             self.emit(Event(t, "pressure", f"holding {setpoint / 1e6:g} MPa", {"setpoint": setpoint}))
             return
@@ -480,17 +608,28 @@ class Engine:
         self.emit(Event(t, "fault", str(exc), {"instrument": exc.instrument}))
 
     def _enter_pause(
-        self, t: float, reason: str, data: dict[str, Any], *, operator: bool, failing: set[str] | None = None
+        self,
+        t: float,
+        reason: str,
+        data: dict[str, Any],
+        *,
+        operator: bool,
+        failing: set[str] | None = None,
+        regulating: bool = False,
     ) -> None:
         self.state = "paused"
         self.runner.pause(t)
-        self._pause = _Pause(since=t, reason=reason, operator=operator, failing=set(failing or ()))
+        self._pause = _Pause(
+            since=t, reason=reason, operator=operator, failing=set(failing or ()), holding=regulating,
+            regulating=regulating,
+        )
         waiting = "the operator" if operator else "the instruments to answer again"
+        actuator = "pressure held by the regulator" if regulating else "actuator holding"
         self.emit(
             Event(
                 t,
                 "pause",
-                f"run paused: {reason}; cycler resting, actuator holding; waiting for {waiting} "
+                f"run paused: {reason}; cycler resting, {actuator}; waiting for {waiting} "
                 f"(at most {self.max_pause:g} s)",
                 {**data, "resume": "operator" if operator else "auto", "max_pause": self.max_pause,
                  "step": self.runner.step_count, "cycle": self.runner.cycle_count},

@@ -32,14 +32,16 @@ VOLTAGE_MARGIN = 0.010  # V
 # trip needs more than 2 % beyond the channel's maximum.
 CURRENT_MARGIN = 0.02  # fraction of max_current
 
-# The pressure watch (see PressureWatch).
+# The pressure watch (see PressureWatch). Each condition must last both a number of consecutive
+# ticks (several readings, however slow the tick) and a time (however fast the tick: at 50 Hz five
+# ticks are 0.1 s, less than a hydraulic ram takes to answer).
 ESTABLISHED_BAND = 0.10  # fraction of the setpoint: the pressure counts as reached within it ...
-ESTABLISHED_TICKS = 5  # ... for this many consecutive ticks (the regulator's own transient is over)
+ESTABLISHED = (5, 1.0)  # ... for this many consecutive ticks and seconds (the regulator's own transient is over)
 PRESSURE_LOSS = 0.25  # fraction of the setpoint: lost when the pressure falls this far below it
 FOLLOW_TOLERANCE = 1e-4  # fraction of the command range: an actuator this far from its command is "away"
-FOLLOW_PROGRESS = 1e-5  # fraction of the command range: less movement than this is "not moving"
-FOLLOW_TICKS = 5  # consecutive ticks away and not moving: the actuator is not following
-SATURATED_TICKS = 5  # consecutive ticks at an end of a force actuator's range: the regulator is saturated
+FOLLOW_PROGRESS = 1e-5  # fraction of the command range: less movement towards it than this is "not moving"
+FOLLOW = (5, 2.0)  # consecutive ticks and seconds away and not moving: the actuator is not following
+SATURATED = (5, 1.0)  # consecutive ticks and seconds at an end of a force actuator's range: saturated
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,22 +124,22 @@ class PressureWatch:
     """The alarms of a regulated pressure, checked every tick the regulator commands the actuator.
 
     - pressure_loss: once the pressure has settled at the setpoint (within
-      ESTABLISHED_BAND for ESTABLISHED_TICKS ticks) since the regulator engaged,
+      ESTABLISHED_BAND for ESTABLISHED ticks and seconds) since the regulator engaged,
       it falls more than PRESSURE_LOSS of the setpoint below it (a cracked pellet,
       a leaking line). Not armed while a new setpoint is being approached.
     - regulator_saturated (force actuators): the regulator's command has been at
-      an end of the actuator's range for SATURATED_TICKS consecutive ticks while
+      an end of the actuator's range for SATURATED consecutive ticks and seconds while
       the pressure error asks for more in that direction: a ram at its maximum
       force below the setpoint (a leak), or at zero force above it (a load cell
       whose zero drifted away). A big setpoint step may saturate it for a tick or
       two; the last saturated command is not sent.
     - travel_limit (position actuators): the same, once the motor has arrived
       at that end of its travel (a position within the travel is safe to send).
-    - actuator_not_following: for FOLLOW_TICKS consecutive ticks the actuator's
-      readback is more than FOLLOW_TOLERANCE of its range away from the last
-      command and has moved less than FOLLOW_PROGRESS of its range towards it
-      (a seized motor, a stuck valve, a ram that cannot build pressure). A slow
-      actuator that still makes progress is not flagged.
+    - actuator_not_following: for FOLLOW consecutive ticks and seconds the
+      actuator's readback has been more than FOLLOW_TOLERANCE of its range away
+      from the last command and has moved less than FOLLOW_PROGRESS of its range
+      towards it (a seized motor, a stuck valve, a ram that cannot build
+      pressure). A slow actuator that still makes progress is not flagged.
     """
 
     def __init__(self, command_range: tuple[float, float], command_unit: str) -> None:
@@ -151,18 +153,18 @@ class PressureWatch:
 
     def engage(self) -> None:
         """The regulator (re-)engaged, on a new setpoint or after a pause: forget the history."""
-        self._settled = 0  # consecutive ticks within the band
+        self._settled = _Lasting()  # within the band
         self._command: float | None = None  # the last command sent
-        self._readback: float | None = None  # the readback when it was sent
-        self._stalled = 0
-        self._saturated = 0
+        self._stalled = _Lasting()  # away from the command and not moving towards it ...
+        self._stalled_from = math.nan  # ... from this readback, since it began
+        self._saturated = _Lasting()
 
     def check_pressure(self, sample: Sample) -> Alarm | None:
         """The pressure-loss alarm, and the actuator-not-following one, before the regulator acts."""
         setpoint, pressure = sample.setpoint, sample.pressure
         if abs(pressure - setpoint) <= ESTABLISHED_BAND * setpoint:
-            self._settled += 1
-        elif self._settled >= ESTABLISHED_TICKS and pressure < (1.0 - PRESSURE_LOSS) * setpoint:
+            self._settled.holds(sample.t)
+        elif self._settled.lasted(*ESTABLISHED) and pressure < (1.0 - PRESSURE_LOSS) * setpoint:
             return Alarm(
                 "pressure_loss",
                 f"pressure lost: {pressure / 1e6:.2f} MPa, more than {PRESSURE_LOSS:.0%} below the setpoint "
@@ -172,18 +174,24 @@ class PressureWatch:
         return self._check_following(sample)
 
     def _check_following(self, sample: Sample) -> Alarm | None:
-        command, before, readback = self._command, self._readback, sample.actuator
-        if command is None or before is None or math.isnan(readback):
+        command, readback, stalled = self._command, sample.actuator, self._stalled
+        if command is None or math.isnan(readback):
             return None
-        away = abs(command - readback) > self._tolerance
-        moved = abs(command - before) - abs(command - readback)
-        self._stalled = self._stalled + 1 if away and moved < self._progress else 0
-        if self._stalled < FOLLOW_TICKS:
+        start = self._stalled_from
+        moved = (readback - start) * math.copysign(1.0, command - start) if stalled.ticks else 0.0
+        if abs(command - readback) <= self._tolerance or moved >= self._progress:
+            stalled.stop()  # there, or on its way
+        if abs(command - readback) <= self._tolerance:
+            return None
+        if not stalled.ticks:
+            self._stalled_from = readback
+        stalled.holds(sample.t)
+        if not stalled.lasted(*FOLLOW):
             return None
         return Alarm(
             "actuator_not_following",
             f"the actuator does not follow: commanded {command:.6g} {self.unit}, at {readback:.6g} {self.unit} "
-            f"and not moving for {self._stalled} ticks",
+            f"and not moving for {stalled.seconds:g} s ({stalled.ticks} ticks)",
             {"command": command, "readback": readback, "pressure": sample.pressure, "setpoint": sample.setpoint},
         )
 
@@ -193,7 +201,7 @@ class PressureWatch:
         high = command >= self.high - self._at_end and error > 0
         low = command <= self.low + self._at_end and error < 0
         if not (high or low):
-            self._saturated = 0
+            self._saturated.stop()
             return None
         end, limit, side = ("maximum", self.high, "below") if high else ("minimum", self.low, "above")
         readback = sample.actuator
@@ -208,17 +216,41 @@ class PressureWatch:
                 return None
             message = f"the actuator is at the {end} of its travel ({limit:.6g} m) and {pressure}"
             return Alarm("travel_limit", message, values)
-        self._saturated += 1
-        if self._saturated < SATURATED_TICKS:
+        self._saturated.holds(sample.t)
+        if not self._saturated.lasted(*SATURATED):
             return None
         return Alarm(
             "regulator_saturated",
             f"the regulator is saturated at the {end} of the actuator's range ({limit:.6g} {self.unit}; the actuator "
-            f"is at {readback:.6g} {self.unit}) for {self._saturated} ticks and {pressure}",
+            f"is at {readback:.6g} {self.unit}) for {self._saturated.seconds:g} s and {pressure}",
             values,
         )
 
-    def commanded(self, command: float, readback: float) -> None:
-        """The command just sent, and where the actuator was when it was sent."""
+    def commanded(self, command: float) -> None:
+        """The command just sent."""
         self._command = command
-        self._readback = readback
+
+
+@dataclass(slots=True)
+class _Lasting:
+    """How long a condition has held without a break: consecutive ticks, and seconds since the first."""
+
+    ticks: int = 0
+    since: float = math.nan  # s, the first tick's time
+    last: float = math.nan  # s, the latest tick's
+
+    def holds(self, t: float) -> None:
+        if not self.ticks:
+            self.since = t
+        self.ticks += 1
+        self.last = t
+
+    def stop(self) -> None:
+        self.ticks = 0
+
+    @property
+    def seconds(self) -> float:
+        return self.last - self.since if self.ticks else 0.0
+
+    def lasted(self, ticks: int, seconds: float) -> bool:
+        return self.ticks >= ticks and self.seconds >= seconds

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from stackpress.control.feedforward import BacklashCompensator, FrictionFeedForward, SwellingEstimator
 from stackpress.control.filters import LowPass, SlewRate
@@ -73,6 +73,30 @@ if TYPE_CHECKING:
 
 UNITS = ("N", "m")
 STIFFNESS_VALID = 0.5  # fraction of the setpoint: below it the stack is still being approached (no stiffness learnt)
+
+
+class Regulator(Protocol):
+    """What the engine drives the actuator through: a PressureRegulator, or an auto-tuner in its place."""
+
+    mode: str  # "auto" or "manual"
+
+    @property
+    def setpoint(self) -> float: ...  # Pa; NaN while no pressure is held
+
+    @property
+    def active(self) -> bool: ...
+
+    def hold(self, setpoint: float, actuator_readback: float, rate: float | None = None) -> None: ...
+
+    def update(self, sample: Sample, dt: float) -> float: ...
+
+    def release(self) -> None: ...
+
+    def back_off(self, safe_pressure: float, pressure: float, actuator_readback: float) -> float: ...
+
+    def manual(self, command: float | None = None) -> None: ...
+
+    def automatic(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

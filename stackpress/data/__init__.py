@@ -1,10 +1,15 @@
 """Run data: record a run to disk as it goes, read it back, export it, analyse it, report on it.
 
 - `Recorder` writes a run file (SQLite, WAL) while the run goes, decimating
-  engine ticks by a `RecordingPolicy` and committing about once per wall second.
-- `read_run(path)` reads a run (finished, still being written, or crashed) into
-  pandas: `stackpress.data.read_run(path).samples` is a DataFrame with one
-  column per `stackpress.sample.SAMPLE_FIELDS` entry, in SI units.
+  engine ticks by a `RecordingPolicy` and committing about once per wall second,
+  with the runner's latest `checkpoint()`; `Recorder(path, resume_at=t)`
+  reopens a run whose process died, to append to it.
+- `read_run(path)` reads a run (finished, still being written, crashed or
+  resumed) into pandas: `stackpress.data.read_run(path).samples` is a DataFrame
+  with one column per `stackpress.sample.SAMPLE_FIELDS` entry, in SI units.
+- `last_checkpoint(path)` gives the runner's last position on disk, to resume
+  from; `last_sample_time(path)` and `read_meta(path)` the rest of what a
+  resume needs, without reading every sample.
 - `export_run(run_path, out_path)` writes Battery Data Format CSV or Parquet.
 - `cycle_table(samples)` gives per cycle: capacities, coulombic efficiency,
   retention, energies, mean voltages and polarization, pressure and swelling.
@@ -34,9 +39,16 @@ if TYPE_CHECKING:
     )
     from stackpress.data.export import COLUMNS, DECLARED_COLUMNS, export_run, to_bdf
     from stackpress.data.incremental_capacity import DQDV_COLUMNS, dqdv
-    from stackpress.data.recorder import DEFAULT_POLICY, Recorder, RecordingPolicy, RunInProgressError
+    from stackpress.data.recorder import (
+        DEFAULT_POLICY,
+        Recorder,
+        RecordingPolicy,
+        RunClosedError,
+        RunInProgressError,
+    )
     from stackpress.data.report import RunStatus, make_report, run_status
-    from stackpress.data.runfile import NotARunError, Run, read_run
+    from stackpress.data.runfile import Checkpoint, Run, last_checkpoint, last_sample_time, read_meta, read_run
+    from stackpress.data.schema import NotARunError
 
 __all__ = [
     "COLUMNS",
@@ -44,10 +56,12 @@ __all__ = [
     "DECLARED_COLUMNS",
     "DEFAULT_POLICY",
     "DQDV_COLUMNS",
+    "Checkpoint",
     "NotARunError",
     "Recorder",
     "RecordingPolicy",
     "Run",
+    "RunClosedError",
     "RunInProgressError",
     "RunStatus",
     "complete_cycles",
@@ -55,15 +69,18 @@ __all__ = [
     "default_reference_cycle",
     "dqdv",
     "export_run",
+    "last_checkpoint",
+    "last_sample_time",
     "make_report",
     "pressure_tracking",
+    "read_meta",
     "read_run",
     "run_status",
     "step_table",
     "to_bdf",
 ]
 # Cheapest first, so a name is found without importing the heavier modules after it.
-_SUBMODULES = ("recorder", "runfile", "analysis", "incremental_capacity", "export", "report")
+_SUBMODULES = ("schema", "recorder", "runfile", "analysis", "incremental_capacity", "export", "report")
 
 
 def __getattr__(name: str) -> Any:

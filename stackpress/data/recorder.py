@@ -2,8 +2,9 @@
 
 A run file is SQLite in WAL mode (layout in `schema.py`). The recorder keeps
 the rows it decided to record in memory and commits them in one `executemany`
-transaction once `commit_interval` seconds of *wall* time have passed since the
-last commit. Wall time comes from an injected function, never from the sample's
+transaction at the first tick offered `commit_interval` seconds of *wall* time
+after the last commit (so what a kill loses is that interval and the tick in
+flight). Wall time comes from an injected function, never from the sample's
 `t`: in simulation the engine runs on a virtual clock where a week passes in a
 second, and durability is about real seconds. Commits use `synchronous=FULL`:
 with WAL that is one fsync per commit, i.e. about one per second, which costs
@@ -25,12 +26,21 @@ and meta are handed over at once, and `sync()` waits until everything handed
 over is on disk. A recorder is fed from one thread at a time (the engine's);
 if the caller stops offering samples for a while it should call `flush()`.
 A write that fails (a full disk) is raised on the caller's next call.
+
+Resuming after a crash takes two things from the run file. `checkpoint()`
+stores the runner's position (step, cycle, counters, charge: whatever it needs
+to go on) in the same transaction as the samples, so the position on disk
+always belongs to a sample on disk: a kill can lose the last second, never
+make the two disagree. `Recorder(path, resume_at=t)` reopens the unfinished
+run to append to it, and starts with a "gap" event that says which stretch of
+time has no samples.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import queue
 import sqlite3
 import threading
@@ -46,10 +56,16 @@ from stackpress import __version__
 from stackpress.data.schema import (
     APPLICATION_ID,
     CREATE_TABLES,
+    GAP_EVENT,
     INSERT_EVENT,
     INSERT_SAMPLE,
     SCHEMA_VERSION,
+    SELECT_CHECKPOINT,
+    SELECT_LAST_SAMPLE_TIME,
+    UPSERT_CHECKPOINT,
     UPSERT_META,
+    NotARunError,
+    check_run_file,
 )
 from stackpress.sample import SAMPLE_FIELDS, Event, Sample
 
@@ -58,6 +74,10 @@ _row_of = attrgetter(*SAMPLE_FIELDS)  # Sample -> tuple in column order, in C
 
 class RunInProgressError(FileExistsError):
     """The run file is open in another connection: being written, or viewed, right now."""
+
+
+class RunClosedError(ValueError):
+    """The run file was closed by its recorder: its run ended, so there is nothing to resume."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +126,21 @@ class Recorder:
     refused with `RunInProgressError`, so a live run is never replaced.
     On `close()` the meta key `closed` becomes "true": a run without it is
     still being written, or its writer died.
+
+    `resume_at=t` reopens the existing run at `path` instead, to append to it
+    after its process died: everything in it is kept, `meta` entries are added
+    (or replace those of the same key), and an event of kind "gap" at time `t`
+    is committed at once with `data` {"last_sample_t": the t of the last sample
+    on disk (None if there is none), "resumed_at_t": t, "checkpoint_t": the
+    time of the last checkpoint (None if there is none)}. Time goes on from the
+    file: `t` may not precede its last sample, and the first sample offered
+    must come after it. Refused: a run closed by its recorder
+    (`RunClosedError`), a file open elsewhere (`RunInProgressError`), a file
+    that is not a run or comes from a newer stackpress (`NotARunError`).
     """
 
     __slots__ = (
+        "_checkpoint",
         "_commit_interval",
         "_committed_at",
         "_db",
@@ -116,6 +148,7 @@ class Recorder:
         "_dv",
         "_interval",
         "_last",
+        "_not_before",
         "_prev",
         "_prev_recorded",
         "_rows",
@@ -133,9 +166,12 @@ class Recorder:
         commit_interval: float = 1.0,
         wall: Callable[[], float] = time.monotonic,
         overwrite: bool = False,
+        resume_at: float | None = None,
     ) -> None:
         if not commit_interval >= 0:
             raise ValueError(f"commit_interval must be >= 0 s, got {commit_interval!r}")
+        if overwrite and resume_at is not None:
+            raise ValueError("a run file is either overwritten or resumed: pass overwrite=True or resume_at, not both")
         self.path = Path(path)
         # Copied out of the policy: read for every sample offered.
         self._interval = policy.interval
@@ -147,7 +183,17 @@ class Recorder:
         self._last: Sample | None = None  # last recorded sample
         self._prev: Sample | None = None  # last sample offered
         self._prev_recorded = False
+        self._checkpoint: tuple[Sample, Mapping[str, Any]] | None = None  # not yet committed
+        self._not_before = -math.inf  # the first sample must come after this t (a resumed run's last)
 
+        if resume_at is None:
+            self._db: sqlite3.Connection | None = self._create(meta, overwrite)
+        else:
+            self._db = self._reopen(meta, resume_at)
+        self._committed_at = wall()
+        self._writer = _Writer(self._db, self.path)
+
+    def _create(self, meta: Mapping[str, object] | None, overwrite: bool) -> sqlite3.Connection:
         if self.path.exists():
             if not overwrite:
                 raise FileExistsError(
@@ -155,28 +201,81 @@ class Recorder:
                 )
             _remove_unused_run(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are explicit (see _commit), nothing is left open by accident.
-        self._db: sqlite3.Connection | None = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        _make_durable(db)
+        db.execute(f"PRAGMA application_id={APPLICATION_ID}")
         initial = {"schema_version": SCHEMA_VERSION, "software_version": __version__, **(meta or {})}
-        self._db.execute("BEGIN")
+        db.execute("BEGIN")
         for statement in CREATE_TABLES:
-            self._db.execute(statement)
-        self._db.executemany(UPSERT_META, [(k, as_text(v)) for k, v in initial.items()])
-        self._db.execute("COMMIT")
-        self._committed_at = wall()
-        self._writer = _Writer(self._db, self.path)
+            db.execute(statement)
+        db.executemany(UPSERT_META, [(k, as_text(v)) for k, v in initial.items()])
+        db.execute("COMMIT")
+        return db
+
+    def _reopen(self, meta: Mapping[str, object] | None, resume_at: float) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no run file at {self.path} to resume")
+        if not math.isfinite(resume_at):
+            raise ValueError(f"resume_at must be a finite time in s, got {resume_at!r}")
+        _claim(self.path)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            try:
+                stored = check_run_file(db, self.path)
+            except sqlite3.DatabaseError as exc:
+                raise NotARunError(f"{self.path} is not a readable stackpress run file: {exc}") from exc
+            if stored.get("closed") == "true":
+                raise RunClosedError(
+                    f"run file {self.path} was closed when its run ended; only a run whose process died can be resumed"
+                )
+            _make_durable(db)  # only now: a refused file is left as it was
+            db.execute("BEGIN IMMEDIATE")  # read and append in one transaction, with the write lock held
+            last = db.execute(SELECT_LAST_SAMPLE_TIME).fetchone()
+            last_t = None if last is None else last[0]
+            if last_t is not None and resume_at < last_t:
+                raise ValueError(
+                    f"cannot resume {self.path} at t={resume_at} s: its last sample is at t={last_t} s, "
+                    "and a resumed run's time goes on from there"
+                )
+            for statement in CREATE_TABLES:  # a file of an older schema gains what it lacks
+                db.execute(statement)
+            checkpoint = db.execute(SELECT_CHECKPOINT).fetchone()
+            entries = {**(meta or {}), "schema_version": SCHEMA_VERSION}
+            db.executemany(UPSERT_META, [(k, as_text(v)) for k, v in entries.items()])
+            gap = {
+                "last_sample_t": last_t,
+                "resumed_at_t": resume_at,
+                "checkpoint_t": None if checkpoint is None else checkpoint[0],
+            }
+            since = "its start" if last_t is None else f"t = {last_t:.3f} s"
+            message = f"recording resumed at t = {resume_at:.3f} s after an interruption; no samples since {since}"
+            db.execute(INSERT_EVENT, (resume_at, GAP_EVENT, message, json.dumps(gap)))
+            db.execute("COMMIT")
+        except BaseException:
+            db.close()  # rolls back whatever the refused reopening began
+            raise
+        self._not_before = -math.inf if last_t is None else last_t
+        return db
 
     def sample(self, s: Sample) -> None:
-        """Offer one engine tick; it is recorded if the policy says so. Commits when a second has passed."""
+        """Offer one engine tick; it is recorded if the policy says so.
+
+        Once `commit_interval` has passed, what came before this tick is
+        committed first, with the checkpoint taken after the tick before: the
+        runner checkpoints after offering a sample, so committing before it
+        keeps each commit's last sample and checkpoint together.
+        """
         if self._db is None:
             raise RuntimeError(f"recorder for {self.path} is closed")
+        if self._wall() - self._committed_at >= self._commit_interval:
+            self._commit()
         prev = self._prev
         if prev is None:
+            if not s.t > self._not_before:
+                raise ValueError(
+                    f"run file {self.path} goes on from its last sample at t={self._not_before} s: "
+                    f"a sample at t={s.t} s would take its time backwards"
+                )
             record = True
         elif s.step != prev.step or s.cycle != prev.cycle or s.state != prev.state:
             if not self._prev_recorded:
@@ -194,16 +293,30 @@ class Recorder:
             self._last = s
         self._prev = s
         self._prev_recorded = record
-        if self._wall() - self._committed_at >= self._commit_interval:
-            self._commit()
+
+    def checkpoint(self, position: Mapping[str, Any]) -> None:
+        """Keep the runner's `position` after the last sample offered, to be stored with that sample.
+
+        It goes to disk with the next commit, in the same transaction as the
+        samples, replacing the checkpoint before; that sample is recorded then
+        even if the policy would have skipped it, so the last checkpoint on disk
+        always has its sample on disk. Calling this after every sample costs
+        little (the position is kept, serialised only at commits): pass a new
+        mapping each time, JSON-serialisable, and do not change it afterwards.
+        """
+        if self._db is None:
+            raise RuntimeError(f"recorder for {self.path} is closed")
+        if self._prev is None:
+            raise ValueError(f"run file {self.path}: a checkpoint belongs to a sample; offer a sample first")
+        self._checkpoint = (self._prev, position)
 
     def event(self, e: Event) -> None:
         """Record an event, committed at once with the samples before it: events are rare and precious."""
-        self._commit(INSERT_EVENT, (e.t, e.kind, e.message, json.dumps(e.data, default=str)))
+        self._commit((INSERT_EVENT, (e.t, e.kind, e.message, json.dumps(e.data, default=str))))
 
     def set_meta(self, key: str, value: object) -> None:
         """Set (or replace) one meta entry, stored as text, committed at once."""
-        self._commit(UPSERT_META, (key, as_text(value)))
+        self._commit((UPSERT_META, (key, as_text(value))))
 
     def flush(self) -> None:
         """Commit the samples recorded so far, and wait until they are on disk."""
@@ -225,9 +338,8 @@ class Recorder:
         if self._db is None:
             return
         if self._prev is not None and not self._prev_recorded:
-            self._rows.append(_row_of(self._prev))
-            self._prev_recorded = True
-        self._commit(UPSERT_META, ("closed", "true"))
+            self._record_prev()
+        self._commit((UPSERT_META, ("closed", "true")))
         self._writer.stop()  # everything is on disk, and the connection is ours again
         try:
             # A finished run becomes one self-contained file that readers open without -wal/-shm.
@@ -247,17 +359,37 @@ class Recorder:
     ) -> None:
         self.close()
 
-    def _commit(self, statement: str | None = None, params: tuple[Any, ...] = ()) -> None:
-        """Hand the pending rows, and one extra statement, to the writer: one transaction."""
+    def _record_prev(self) -> None:
+        """Record the last sample offered, which the policy skipped: it ends a step, the run, or a checkpoint."""
+        self._rows.append(_row_of(self._prev))
+        self._last = self._prev
+        self._prev_recorded = True
+
+    def _commit(self, *statements: _Statement) -> None:
+        """Hand the pending rows, the pending checkpoint and `statements` to the writer: one transaction."""
         if self._db is None:
             raise RuntimeError(f"recorder for {self.path} is closed")
-        if self._rows or statement:
-            self._writer.write((self._rows, statement, params))
+        if self._checkpoint is not None:
+            statements = (self._take_checkpoint(), *statements)
+        if self._rows or statements:
+            self._writer.write((self._rows, statements))
             self._rows = []
         self._committed_at = self._wall()
 
+    def _take_checkpoint(self) -> _Statement:
+        sample, position = self._checkpoint
+        self._checkpoint = None
+        if sample is self._prev and not self._prev_recorded:
+            self._record_prev()
+        try:
+            text = json.dumps(position)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"run file {self.path}: checkpoint {position!r} is not JSON-serialisable: {exc}") from exc
+        return UPSERT_CHECKPOINT, (sample.t, text)
 
-_Batch = tuple[list[tuple[Any, ...]], str | None, tuple[Any, ...]]
+
+_Statement = tuple[str, tuple[Any, ...]]
+_Batch = tuple[list[tuple[Any, ...]], tuple[_Statement, ...]]
 
 
 class _Writer:
@@ -311,13 +443,13 @@ class _Writer:
                 continue
             self._error = None
 
-    def _transaction(self, rows: list[tuple[Any, ...]], statement: str | None, params: tuple[Any, ...]) -> None:
+    def _transaction(self, rows: list[tuple[Any, ...]], statements: tuple[_Statement, ...]) -> None:
         db = self._db
         db.execute("BEGIN")
         try:
             if rows:
                 db.executemany(INSERT_SAMPLE, rows)
-            if statement:
+            for statement, params in statements:
                 db.execute(statement, params)
             db.execute("COMMIT")
         except BaseException:
@@ -326,14 +458,26 @@ class _Writer:
             raise
 
 
-def _remove_unused_run(path: Path) -> None:
-    """Delete a run file and its WAL, after making sure no connection has it open.
+def _make_durable(db: sqlite3.Connection) -> None:
+    """WAL, and a durable commit (see the module docstring for why FULL).
+
+    The recorder's connections are opened with isolation_level=None: transactions
+    are explicit (see `_Writer`), nothing is left open by accident.
+    """
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+
+
+def _claim(path: Path) -> None:
+    """Make sure no connection has the run file open before it is replaced or appended to.
 
     Switching the journal mode out of WAL needs every other connection to be
     closed, and fails at once (timeout=0) with SQLITE_BUSY otherwise; the lock
     that tells is held by the other process, and the OS drops it when that
-    process dies, so a killed writer's run can be replaced but a live one
-    cannot. A file that is not a database at all has no writer and may go.
+    process dies, so a killed writer's run can be replaced or resumed but a
+    live one cannot. On the way, the WAL a killed writer left is folded into
+    the file. A file that is not a database at all has no writer: what to do
+    with it is the caller's call.
     """
     try:
         probe = sqlite3.connect(path, timeout=0, isolation_level=None)
@@ -345,9 +489,13 @@ def _remove_unused_run(path: Path) -> None:
         if exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
             raise RunInProgressError(
                 f"run file {path} is open elsewhere (being recorded or viewed); "
-                "it will not be replaced until that is closed"
+                "it will not be replaced or resumed until that is closed"
             ) from exc
+
+
+def _remove_unused_run(path: Path) -> None:
+    """Delete a run file and its WAL, after making sure no connection has it open (see `_claim`)."""
+    _claim(path)
     # The -wal and -shm files must go too: a stale WAL next to a new file could be replayed into it.
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
-

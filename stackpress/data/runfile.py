@@ -5,28 +5,50 @@ its recorder is still writing it (SQLite WAL lets one writer and many readers
 work at once; the reader sees everything committed, i.e. all but the last
 second) and after its writer was killed (the committed rows are in the WAL,
 which the reader replays).
+
+Reading the samples is the slow part of a big run (a Python object per value
+through `sqlite3`), so when the ADBC SQLite driver (`adbc-driver-sqlite`) is
+installed they come through it instead, straight into Arrow columns: about 4x
+faster (`bench/recorder.py`). Without it, the numeric columns come in batches
+of rows into one float64 array (step and cycle are exact in it), never as one
+list of a million row tuples.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from stackpress.data.schema import APPLICATION_ID, SAMPLE_COLUMN_TYPES, SCHEMA_VERSION
+from stackpress.data.schema import (
+    FIRST_SCHEMA_WITH_CHECKPOINT,
+    GAP_EVENT,
+    SAMPLE_COLUMN_TYPES,
+    SELECT_CHECKPOINT,
+    SELECT_LAST_SAMPLE_TIME,
+    NotARunError,
+    check_run_file,
+)
 from stackpress.sample import SAMPLE_FIELDS
+
+try:  # optional: the fast way to read samples (see the module docstring)
+    from adbc_driver_sqlite import dbapi as adbc
+except ImportError:
+    adbc = None
 
 _PANDAS_TYPE = {"REAL": "float64", "INTEGER": "int64", "TEXT": "str"}
 SAMPLE_DTYPES: dict[str, str] = {name: _PANDAS_TYPE[t] for name, t in SAMPLE_COLUMN_TYPES.items()}
 EVENT_COLUMNS = ("t", "kind", "message", "data")
-
-
-class NotARunError(ValueError):
-    """The file exists but is not a stackpress run file (or one from a newer stackpress)."""
+_NUMERIC = tuple(name for name, t in SAMPLE_COLUMN_TYPES.items() if t != "TEXT")
+_TEXT = tuple(name for name, t in SAMPLE_COLUMN_TYPES.items() if t == "TEXT")
+_BATCH_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -43,9 +65,26 @@ class Run:
     samples: pd.DataFrame
     events: pd.DataFrame
 
+    @property
+    def gaps(self) -> list[tuple[float | None, float]]:
+        """Where a resumed run has no samples: (t of the last sample before, t it resumed at), in order.
+
+        None for the first when the process died before any sample reached the disk.
+        """
+        resumed = self.events.loc[self.events["kind"] == GAP_EVENT, "data"]
+        return [(d["last_sample_t"], d["resumed_at_t"]) for d in resumed]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The runner's last position on disk, and the time `t` (s) of the sample it was stored with."""
+
+    t: float
+    position: dict[str, Any]
+
 
 def read_run(path: str | Path) -> Run:
-    """Read a whole run file (finished, in progress or crashed) into a `Run`.
+    """Read a whole run file (finished, in progress, crashed or resumed) into a `Run`.
 
     Opening a run in pandas is this one call:
 
@@ -54,33 +93,88 @@ def read_run(path: str | Path) -> Run:
 
     `.events` and `.meta` hold the run's events and its description.
     """
+    with _open(path) as (db, meta, path):
+        db.execute("BEGIN")  # one snapshot: meta, samples and events agree even while the recorder writes
+        last_rowid = db.execute("SELECT max(rowid) FROM samples").fetchone()[0] or 0
+        samples = _read_samples(db, path, last_rowid)
+        events = pd.DataFrame.from_records(
+            db.execute("SELECT t, kind, message, data FROM events ORDER BY rowid").fetchall(),
+            columns=list(EVENT_COLUMNS),
+        ).astype({"t": "float64"})
+        db.execute("COMMIT")
+    events["data"] = [json.loads(d) for d in events["data"]]
+    return Run(path=path, meta=meta, samples=samples, events=events)
+
+
+def read_meta(path: str | Path) -> dict[str, str]:
+    """The run's meta (what describes it: protocol, bench, seed, ...), without reading its samples."""
+    with _open(path) as (_, meta, _):
+        return meta
+
+
+def last_sample_time(path: str | Path) -> float | None:
+    """The `t` of the run's last sample on disk, or None if it has none, without reading the others."""
+    with _open(path) as (db, _, _):
+        row = db.execute(SELECT_LAST_SAMPLE_TIME).fetchone()
+    return None if row is None else row[0]
+
+
+def last_checkpoint(path: str | Path) -> Checkpoint | None:
+    """The last checkpoint the run's recorder stored (see `Recorder.checkpoint`), or None if it stored none.
+
+    It was committed with the samples up to and including the one at its `t`,
+    so after a crash it matches the samples on disk.
+    """
+    with _open(path) as (db, meta, _):
+        if int(meta.get("schema_version", "0")) < FIRST_SCHEMA_WITH_CHECKPOINT:
+            return None
+        row = db.execute(SELECT_CHECKPOINT).fetchone()
+    return None if row is None else Checkpoint(t=row[0], position=json.loads(row[1]))
+
+
+@contextmanager
+def _open(path: str | Path) -> Iterator[tuple[sqlite3.Connection, dict[str, str], Path]]:
+    """A read-only connection to the run at `path`, its meta, and the path; errors name the file."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no run file at {path}")
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
         with closing(db):
-            return _read(db, path)
+            yield db, check_run_file(db, path), path
     except sqlite3.DatabaseError as exc:
         raise NotARunError(f"{path} is not a readable stackpress run file: {exc}") from exc
 
 
-def _read(db: sqlite3.Connection, path: Path) -> Run:
-    if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-        raise NotARunError(f"{path} is not a stackpress run file (no stackpress mark in its SQLite header)")
-    db.execute("BEGIN")  # one snapshot: meta, samples and events agree even while the recorder writes
-    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-    version = int(meta.get("schema_version", "0"))
-    if version > SCHEMA_VERSION:
-        raise NotARunError(
-            f"{path} has run file schema {version}; this stackpress reads up to {SCHEMA_VERSION}: upgrade it"
-        )
-    rows = db.execute(f"SELECT {', '.join(SAMPLE_FIELDS)} FROM samples ORDER BY rowid").fetchall()
-    samples = pd.DataFrame.from_records(rows, columns=list(SAMPLE_FIELDS)).astype(SAMPLE_DTYPES)
-    events = pd.DataFrame.from_records(
-        db.execute("SELECT t, kind, message, data FROM events ORDER BY rowid").fetchall(),
-        columns=list(EVENT_COLUMNS),
-    ).astype({"t": "float64"})
-    events["data"] = [json.loads(d) for d in events["data"]]
-    db.execute("COMMIT")
-    return Run(path=path, meta=meta, samples=samples, events=events)
+def _read_samples(db: sqlite3.Connection, path: Path, last_rowid: int) -> pd.DataFrame:
+    """The samples up to `last_rowid`: those of `db`'s snapshot, as rows are only ever appended."""
+    if adbc is not None and last_rowid:
+        frame = _read_samples_arrow(path, last_rowid)
+    else:
+        frame = _read_samples_sqlite3(db, last_rowid)
+    return frame.astype(SAMPLE_DTYPES)
+
+
+def _select(columns: tuple[str, ...]) -> str:
+    return f"SELECT {', '.join(columns)} FROM samples WHERE rowid <= ? ORDER BY rowid"
+
+
+def _read_samples_arrow(path: Path, last_rowid: int) -> pd.DataFrame:
+    with adbc.connect(f"{path.resolve().as_uri()}?mode=ro") as connection, connection.cursor() as cursor:
+        # One batch: the driver guesses each column's type from its first batch, and a column NULL there
+        # (the setpoint before any pressure is held) would be guessed as an integer, refusing the reals after.
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(last_rowid)})
+        cursor.execute(_select(SAMPLE_FIELDS), (last_rowid,))
+        return cursor.fetch_arrow_table().to_pandas()
+
+
+def _read_samples_sqlite3(db: sqlite3.Connection, last_rowid: int) -> pd.DataFrame:
+    cursor = db.execute(_select(_NUMERIC), (last_rowid,))
+    batches = []
+    while rows := cursor.fetchmany(_BATCH_ROWS):
+        batches.append(np.array(rows, dtype=np.float64))  # SQL NULL (a NaN the recorder stored) becomes NaN
+    numeric = np.concatenate(batches) if batches else np.empty((0, len(_NUMERIC)))
+    columns: dict[str, Any] = dict(zip(_NUMERIC, numeric.T, strict=True))
+    for name in _TEXT:
+        columns[name] = [value for (value,) in db.execute(_select((name,)), (last_rowid,))]
+    return pd.DataFrame(columns, columns=list(SAMPLE_FIELDS))

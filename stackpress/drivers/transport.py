@@ -35,6 +35,7 @@ and VISA resource strings for SCPI ("TCPIP0::HOST::PORT::SOCKET", "ASRL/dev/ttyU
 from __future__ import annotations
 
 import contextlib
+import logging
 import select
 import socket
 import threading
@@ -48,6 +49,11 @@ from stackpress.clock import Clock, WallClock
 from stackpress.drivers.errors import InstrumentError, InstrumentTimeout, OutOfRange
 
 T = TypeVar("T")
+
+# pymodbus logs every failed request, with a dump of the last frames, and with no logging configured Python prints
+# that to stderr, through a run's progress line. Our errors already name the instrument, the resource and what was
+# sent. A NullHandler keeps pymodbus off the console; an application that configures logging still gets its records.
+logging.getLogger("pymodbus").addHandler(logging.NullHandler())
 
 
 class LinkTimeout(Exception):

@@ -25,6 +25,12 @@ class Rest:
 @dataclass(frozen=True, slots=True)
 class HoldPressure:
     setpoint: float  # Pa
+    rate: float | None = None  # Pa/s: ramp to the setpoint at this rate; None: the regulator's own slew rate
 
 
-Command = ApplyCurrent | ApplyVoltage | Rest | HoldPressure
+@dataclass(frozen=True, slots=True)
+class ReleasePressure:
+    """Bring the pressure down to the bench's safe preload and hold it there."""
+
+
+Command = ApplyCurrent | ApplyVoltage | Rest | HoldPressure | ReleasePressure

@@ -20,9 +20,11 @@ class ProtocolError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
-def located(where: str, text: str, problem: str) -> str:
-    """One problem line about a step: where it is, what the user wrote, what is wrong."""
-    return f'{where} ("{text}"): {problem}'
+def located(where: str, text: str, problem: str, line: int = 0) -> str:
+    """One problem line about a step: where it is, what the user wrote, its line in the file (0: unknown),
+    what is wrong."""
+    at = f" at line {line}" if line else ""
+    return f'{where} ("{text}"){at}: {problem}'
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:

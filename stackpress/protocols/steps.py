@@ -2,18 +2,35 @@
 
 Steps are plain immutable data in SI units. They say what to do; the runner
 (`runner.py`) decides how and when, and owns starting, ending and cleanup.
-C-rates and areal currents stay symbolic until the bench supplies the
-nominal capacity and the cell area.
+C-rates, areal currents and capacities stay symbolic until the bench supplies
+the nominal capacity and the cell area.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from stackpress.sample import Sample
 
 CurrentUnit = Literal["A", "C", "A/m2"]
-EndKind = Literal["time", "voltage_above", "voltage_below", "current_below"]
+PowerUnit = Literal["W", "W/m2"]
+ChargeUnit = Literal["C", "C/m2", "nominal"]  # coulombs, coulombs per m2 of cell, a fraction of the nominal capacity
+EndKind = Literal[
+    "time",
+    "voltage_above",
+    "voltage_below",
+    "current_below",
+    "capacity",
+    "pressure_above",
+    "pressure_below",
+    "thickness_above",
+    "thickness_below",
+    "dvdt_below",
+]
 
 VOLTAGE_TOLERANCE = 1e-3  # V: a compliance limit counts as reached within 1 mV
 
@@ -35,33 +52,122 @@ class Current:
 
 
 @dataclass(frozen=True, slots=True)
+class Power:
+    """A power magnitude as the user wrote it: watts, or a power density (W/m2 of cell)."""
+
+    magnitude: float
+    unit: PowerUnit
+
+    def watts(self, area: float) -> float:
+        return self.magnitude * area if self.unit == "W/m2" else self.magnitude
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """A capacity as the user wrote it: coulombs ("2 mAh"), areal ("3 mAh/cm2"), or "80 %" of nominal."""
+
+    magnitude: float
+    unit: ChargeUnit
+
+    def coulombs(self, capacity: float, area: float) -> float:
+        if self.unit == "nominal":
+            return self.magnitude * capacity
+        if self.unit == "C/m2":
+            return self.magnitude * area
+        return self.magnitude
+
+
+@dataclass(slots=True)
+class Progress:
+    """What an end condition needs besides the sample: how far the step has got. One per runner,
+    updated in place every tick (the runner's tick is the inner loop of every simulation)."""
+
+    elapsed: float = 0.0  # s in this step (or in this phase of a pulse step), pauses excluded
+    charge: float = 0.0  # C passed in this step so far, a magnitude
+    dvdt: float = math.nan  # V/s over the runner's dV/dt window; NaN until the step has run that long
+    capacity: float = 0.0  # C, the nominal capacity (reference of C-rates)
+    area: float = 0.0  # m2
+
+
+@dataclass(frozen=True, slots=True)
 class End:
-    """One end condition; a step ends when any of its ends is met."""
+    """One end condition; a step ends when any of its ends is met ("... or ...")."""
 
     kind: EndKind
-    value: float | Current  # s for time, V for voltages, Current for current_below
+    value: float | Current | Charge  # s, V, Pa, m, V/s; Current for current_below; Charge for capacity
 
-    def met(self, voltage: float, current: float, elapsed: float, capacity: float, area: float) -> bool:
-        if self.kind == "time":
-            return elapsed >= self.value
-        if self.kind == "voltage_above":
-            return voltage >= self.value - VOLTAGE_TOLERANCE
-        if self.kind == "voltage_below":
-            return voltage <= self.value + VOLTAGE_TOLERANCE
-        return abs(current) <= self.value.amps(capacity, area)
+    def met(self, s: Sample, p: Progress) -> bool:
+        kind, value = self.kind, self.value
+        if kind == "time":
+            return p.elapsed >= value
+        if kind == "voltage_above":
+            return s.voltage >= value - VOLTAGE_TOLERANCE
+        if kind == "voltage_below":
+            return s.voltage <= value + VOLTAGE_TOLERANCE
+        if kind == "current_below":
+            return abs(s.current) <= value.amps(p.capacity, p.area)
+        if kind == "capacity":
+            return p.charge >= value.coulombs(p.capacity, p.area)
+        if kind == "pressure_above":
+            return s.pressure >= value
+        if kind == "pressure_below":
+            return s.pressure <= value
+        if kind == "thickness_above":
+            return s.thickness >= value
+        if kind == "thickness_below":
+            return s.thickness <= value
+        return abs(p.dvdt) < value  # dvdt_below; NaN (not yet known) is never below
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """When a sample is worth a row in the run file, as a commercial cycler's per-step record settings.
+
+    Every `interval` s, or sooner when the voltage moved by more than `voltage_delta` V or the
+    pressure by more than `pressure_delta` Pa since the last recorded sample (0: not on change).
+    Step, cycle and state changes, and each step's last sample, are always recorded.
+    """
+
+    interval: float = 10.0  # s
+    voltage_delta: float = 0.005  # V
+    pressure_delta: float = 0.1e6  # Pa
+
+
+DEFAULT_RECORDING = Recording()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Step:
     text: str  # what the user wrote
     where: str  # "demo.toml, block 2, step 3": where to point an error
+    line: int = 0  # its line in the file (or in a script, the line of its yield); 0: not from a file
+    record: Recording | None = None  # this step's own recording; None: its block's
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CurrentStep(Step):
-    """Constant current; `direction` is +1 to charge, -1 to discharge."""
+    """Constant current; `direction` is +1 to charge, -1 to discharge.
+
+    With `hold` (CCCV), reaching the voltage cut-off does not end the step: the voltage is
+    then held at the cut-off until one of the `hold` ends (a current cut-off, a time).
+    """
 
     current: Current
+    direction: int
+    ends: tuple[End, ...]
+    hold: tuple[End, ...] = ()
+
+    @property
+    def cut_off(self) -> float | None:
+        """The voltage the step stops at (or holds, for CCCV), if it has one."""
+        return next((e.value for e in self.ends if e.kind in ("voltage_above", "voltage_below")), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PowerStep(Step):
+    """Constant power: the current is set each tick to power / voltage."""
+
+    power: Power
     direction: int
     ends: tuple[End, ...]
 
@@ -76,19 +182,62 @@ class VoltageStep(Step):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RestStep(Step):
-    """Output off (open circuit) for a while."""
+    """Output off (open circuit) for a while, or until the voltage has relaxed (dV/dt below a threshold)."""
 
     ends: tuple[End, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PulseStep(Step):
+    """Current pulses with open-circuit relaxations between them (GITT), until a voltage limit.
+
+    Each pulse lasts `pulse` s (or ends early at `limit`), each relaxation `relax` s; the step
+    ends after the relaxation that follows the pulse that reached `limit`.
+    """
+
+    current: Current
+    direction: int
+    pulse: float  # s
+    relax: float  # s
+    limit: float  # V
+
+    @property
+    def ends(self) -> tuple[End, ...]:
+        """The pulse phase's ends (for the checks shared with current steps)."""
+        kind = "voltage_above" if self.direction > 0 else "voltage_below"
+        return (End("time", self.pulse), End(kind, self.limit))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PressureStep(Step):
-    """Hold the stack pressure at `setpoint` Pa from now on, through the following steps."""
+    """Hold the stack pressure at `setpoint` Pa from now on, through the following steps (instant)."""
 
     setpoint: float
 
 
-ElectricalStep = CurrentStep | VoltageStep | RestStep
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RampStep(Step):
+    """Ramp the pressure setpoint to `setpoint` Pa at `rate` Pa/s, then hold it; the cycler rests meanwhile."""
+
+    setpoint: float
+    rate: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitStep(Step):
+    """Rest until the pressure has stayed within `band` Pa of its setpoint for `duration` s (or `timeout`)."""
+
+    band: float
+    duration: float
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseStep(Step):
+    """Bring the pressure down to the bench's safe preload and hold it there (instant)."""
+
+
+INSTANT_STEPS = (PressureStep, ReleaseStep)  # take no time: the runner moves straight on
 
 
 ON_FAULT = ("pause", "stop")  # what a lost instrument or a pressure alarm does to the run
@@ -117,9 +266,36 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class StopCondition:
+    """Ends a repeated block early: the last cycle's `which` capacity below `threshold`.
+
+    `threshold` is a Charge, or with `reference_cycle` a fraction of that cycle's same
+    capacity ("discharge capacity < 80 % of cycle 1").
+    """
+
+    text: str
+    which: Literal["charge", "discharge"]
+    threshold: float | Charge  # a fraction when reference_cycle is set
+    reference_cycle: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Block:
-    steps: tuple[Step, ...]
+    """Steps (or nested blocks) run `repeat` times, or until one of `until` holds after a repetition."""
+
+    steps: tuple[Step | Block, ...]
     repeat: int = 1
+    until: tuple[StopCondition, ...] = ()
+    record: Recording | None = None  # recording of its steps; None: the enclosing block's
+    where: str = ""
+
+    def leaves(self) -> Iterator[Step]:
+        """Each step once, however often it repeats: a problem is reported once."""
+        for node in self.steps:
+            if isinstance(node, Block):
+                yield from node.leaves()
+            else:
+                yield node
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +305,27 @@ class Protocol:
     text: str  # the file as written, stored in the run file
     limits: Limits
     blocks: tuple[Block, ...]
+    record: Recording = DEFAULT_RECORDING  # the protocol-wide default recording
+    script: Callable[[Any], Iterator[Any]] | None = None  # a Python protocol's generator (script.py); blocks: ()
+
+    @property
+    def root(self) -> Block:
+        """The whole protocol as one block run once: what the runner walks."""
+        return Block(self.blocks, record=self.record)
+
+    def steps(self) -> Iterator[Step]:
+        """Each step once, in file order."""
+        return self.root.leaves()
 
     def sequence(self) -> Iterator[Step]:
-        """Every step in execution order, blocks repeated."""
-        for block in self.blocks:
-            for _ in range(block.repeat):
-                yield from block.steps
+        """Every step in execution order, blocks repeated their full count (stop conditions aside)."""
+        yield from _unrolled(self.root)
+
+
+def _unrolled(block: Block) -> Iterator[Step]:
+    for _ in range(block.repeat):
+        for node in block.steps:
+            if isinstance(node, Block):
+                yield from _unrolled(node)
+            else:
+                yield node

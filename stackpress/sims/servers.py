@@ -37,23 +37,39 @@ unit 1) | "actuator" (unit 2) | "serial"; `duration` s of wall time, None: until
     inject(target, "silent")                 stop answering (requests are read and ignored)
     clear(target=None)                       end wire faults (of one target, or all)
 
+and from the command line, at wall times after serve-sim is ready (`parse_fault`):
+`stackpress serve-sim --fault "modbus silent at 60 s for 5 s" --fault "scpi delay 300 ms at 10 s"`.
+
 Access to the world is serialised by one lock (`handle.lock`); hold it to read
 `handle.world.truth()` from a test while the servers run.
+
+`stackpress serve-sim` (`run_until_interrupted`) writes the bench file whole,
+prints the resources, then a last line READY ("ready"), each line flushed at
+once: a parent reading it through a pipe (block-buffered otherwise) sees it.
+`SimServerProcess` runs it as a child process and waits for that line, for a
+client that must not share its interpreter with the simulator (loop timing):
+
+    with SimServerProcess("sim-hydraulic", "wire.toml", speed=1.0) as served:
+        bench = load_bench(served.bench_file)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import os
 import re
 import select
 import socket
+import subprocess
+import sys
 import threading
 import tty
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +84,9 @@ DEFAULT_PORTS = {"scpi": 5025, "modbus": 5020}
 UNITS = {"load_cell": 1, "actuator": 2}
 TARGETS = ("scpi", "modbus", "load_cell", "actuator", "serial")
 FAULT_KINDS = ("drop", "delay", "garble", "silent")
+READY = "ready"  # serve-sim's last line once everything is served and the bench file is written
+# Keep pymodbus's own error logging (a frame dump per failed request: every injected fault) off the console.
+logging.getLogger("pymodbus").addHandler(logging.NullHandler())
 DEFAULT_DIALECTS = {
     "cycler": "keithley-2450",
     "load_cell": "generic-modbus-load-cell",
@@ -110,6 +129,66 @@ class WireFaults:
                         return entry[1]
                     del self._faults[(target, kind)]
         return None
+
+
+def check_fault(target: str, kind: str, seconds: float = 0.5) -> None:
+    """ValueError unless `kind` on `target` is a wire fault the servers can inject (`seconds`: a delay's length)."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGETS)})")
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"unknown wire fault {kind!r} (known: {', '.join(FAULT_KINDS)})")
+    if kind == "drop" and target == "serial":
+        raise ValueError("a pseudo-terminal has no connection to drop; use 'silent'")
+    if kind == "delay" and not seconds > 0:
+        raise ValueError(f"a delay needs seconds > 0, not {seconds!r}")
+
+
+@dataclass(frozen=True)
+class ScheduledFault:
+    """A wire fault that `stackpress serve-sim --fault` injects `at` s of wall time after it is ready."""
+
+    at: float
+    target: str
+    kind: str
+    duration: float | None = None  # s of wall time; None: until serve-sim ends (a drop has none)
+    seconds: float = 0.5  # a delay's length
+
+    def __str__(self) -> str:
+        text = f"{self.target} {self.kind}" + (f" {self.seconds:g} s" if self.kind == "delay" else "")
+        if self.kind == "drop":
+            return text
+        return text + (" until the end" if self.duration is None else f" for {self.duration:g} s")
+
+
+_FAULT_SPEC = re.compile(
+    r"^\s*(?P<target>\S+)\s+(?P<kind>\S+)(?:\s+(?P<amount>.+?))?\s+at\s+(?P<at>.+?)(?:\s+for\s+(?P<duration>.+?))?\s*$"
+)
+
+
+def parse_fault(spec: str) -> ScheduledFault:
+    """`TARGET KIND [DELAY] at TIME [for DURATION]`: "modbus silent at 60 s for 5 s", "scpi delay 300 ms at 10 s"."""
+    what = f"--fault {spec!r}"
+    match = _FAULT_SPEC.match(spec)
+    if match is None:
+        raise ValueError(f"{what}: expected 'TARGET KIND [DELAY] at TIME [for DURATION]', "
+                         "e.g. 'modbus silent at 60 s for 5 s' or 'scpi delay 300 ms at 10 s'")
+    target, kind, amount, duration = match["target"], match["kind"], match["amount"], match["duration"]
+    if kind == "delay" and amount is None:
+        raise ValueError(f"{what}: a delay needs its length, e.g. 'scpi delay 300 ms at 10 s'")
+    if kind != "delay" and amount is not None:
+        raise ValueError(f"{what}: {amount!r} is for a delay only")
+    if kind == "drop" and duration is not None:
+        raise ValueError(f"{what}: a drop closes the connections at one moment; it has no duration")
+    seconds = quantity(amount, "s", what) if amount is not None else 0.5
+    try:
+        check_fault(target, kind, seconds)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+    at = quantity(match["at"], "s", f"{what}, at")
+    length = quantity(duration, "s", f"{what}, for") if duration is not None else None
+    if at < 0 or (length is not None and not length > 0):
+        raise ValueError(f"{what}: the time must be 0 or later and the duration longer than 0")
+    return ScheduledFault(at, target, kind, length, seconds)
 
 
 def _garble(reply: str) -> str:
@@ -238,7 +317,8 @@ class _ScpiServer:
         self.stopping = stopping
         self.listener = socket.create_server((HOST, port), reuse_port=False)
         self.listener.settimeout(0.1)
-        self.port = self.listener.getsockname()[1]
+        self.address: tuple[str, int] = self.listener.getsockname()[:2]
+        self.port = self.address[1]
         self.connections: set[socket.socket] = set()
         self.threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -456,7 +536,8 @@ class _ModbusServer:
         self.thread = threading.Thread(target=self.loop.run_forever, name="sim-modbus", daemon=True)
         self.thread.start()
         self.server = asyncio.run_coroutine_threadsafe(self._start(port), self.loop).result(timeout=10)
-        self.port = self.server.transport.sockets[0].getsockname()[1]
+        self.address: tuple[str, int] = self.server.transport.sockets[0].getsockname()[:2]
+        self.port = self.address[1]
 
     def _targets(self, unit: int) -> tuple[str, ...]:
         role = self.units[unit].role if unit in self.units else ""
@@ -635,6 +716,7 @@ class SimServers:
         self._scpi = scpi
         self._modbus = modbus
         self._serial = serial
+        self.addresses = {"scpi": scpi.address, "modbus": modbus.address}  # (host, port) as the sockets are bound
         self.ports = {"scpi": scpi.port, "modbus": modbus.port}
         self.resources = {
             "cycler": f"TCPIP0::{HOST}::{scpi.port}::SOCKET",
@@ -706,27 +788,23 @@ class SimServers:
             "# Written by stackpress serve-sim: the real drivers, pointed at the simulator on the wire\n"
             f"# (speed {self.clock.speed:g}x; valid while that server runs).\n"
         )
-        path.write_text(header + dump_toml(self.bench_tables(load_cell)))
+        # Written whole, then renamed into place: whoever waits for the file never reads half of it.
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(header + dump_toml(self.bench_tables(load_cell)))
+        partial.replace(path)
         return path
 
     # --- faults --------------------------------------------------------------------------------------
 
     def inject(self, target: str, kind: str, duration: float | None = None, *, seconds: float = 0.5) -> None:
         """A wire fault on `target` for `duration` s of wall time (None: until `clear`); see the module doc."""
-        if target not in TARGETS:
-            raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGETS)})")
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown wire fault {kind!r} (known: {', '.join(FAULT_KINDS)})")
+        check_fault(target, kind, seconds)
         if kind == "drop":
-            if target == "serial":
-                raise ValueError("a pseudo-terminal has no connection to drop; use 'silent'")
             if target == "scpi":
                 self._scpi.drop()
             else:
                 self._modbus.drop()
             return
-        if kind == "delay" and not seconds > 0:
-            raise ValueError(f"a delay needs seconds > 0, not {seconds!r}")
         self.faults.set(target, kind, duration, seconds)
 
     def clear(self, target: str | None = None) -> None:
@@ -872,26 +950,106 @@ def dump_toml(tables: Mapping[str, Any], prefix: str = "") -> str:
     return text
 
 
+def _say(line: str) -> None:
+    """Print one line now: a parent reading serve-sim through a pipe would otherwise wait for a full buffer."""
+    print(line, flush=True)
+
+
 def run_until_interrupted(
     handle: SimServers,
     *,
     bench_out: str | Path | None = None,
     load_cell: str = "modbus",
-    out: Any = print,
+    faults: Sequence[ScheduledFault] = (),
+    out: Callable[[str], object] = _say,
     stop: threading.Event | None = None,
 ) -> None:
-    """`stackpress serve-sim`: say what is served where, optionally write the bench, serve until Ctrl-C (or `stop`)."""
+    """`stackpress serve-sim`: write the bench, say what is served where, then READY; serve until Ctrl-C or `stop`.
+
+    `faults` are injected at their times, counted from READY.
+    """
+    path = handle.write_bench(bench_out, load_cell) if bench_out is not None else None
     out(f"serving {handle.tables.get('name', 'bench')} at {handle.clock.speed:g}x on {HOST} (Ctrl-C ends):")
     for role, resource in handle.resources.items():
         out(f"  {role:<17} {resource}  ({handle.dialects.get(role, handle.dialects['load_cell_serial'])})")
-    if bench_out is not None:
-        path = handle.write_bench(bench_out, load_cell)
+    if path is not None:
         out(f"bench for the real drivers: {path}  (stackpress check {path})")
+    for fault in faults:
+        out(f"wire fault at {fault.at:g} s: {fault}")
+    out(READY)
+    pending = sorted(faults, key=lambda f: f.at)
+    clock = WallClock()
     stop = stop if stop is not None else threading.Event()
     try:
-        while not stop.wait(0.2):
-            pass
+        while True:
+            while pending and clock.now() >= pending[0].at:
+                fault = pending.pop(0)
+                handle.inject(fault.target, fault.kind, fault.duration, seconds=fault.seconds)
+                out(f"[{clock.now():.1f} s] injected: {fault}")
+            wait = 0.2 if not pending else min(0.2, max(0.0, pending[0].at - clock.now()))
+            if stop.wait(wait):
+                break
     except KeyboardInterrupt:
-        out("stopping")
+        pass
     finally:
+        out("stopping")
         handle.stop()
+
+
+# --- the served simulator in a process of its own -------------------------------------------------
+
+
+class SimServerProcess:
+    """`stackpress serve-sim` as a child process, for a client that must not share its GIL with the simulator.
+
+    A CPU-bound thread in the engine's process stretches the engine's ticks
+    towards the interpreter's 5 ms switch interval; a served world in its own
+    process cannot. The child's output (stdout and stderr) is drained by a
+    thread for its whole life, so it can never block on a full pipe, and is
+    kept in `output` for error messages.
+    """
+
+    def __init__(self, bench: str | Path, bench_out: str | Path, *, speed: float = 1.0, load_cell: str = "modbus",
+                 seed: int = 0, timeout: float = 30.0) -> None:
+        self.bench_file = Path(bench_out)
+        command = [
+            sys.executable, "-m", "stackpress.cli", "serve-sim", str(bench), "--speed", repr(float(speed)),
+            "--scpi-port", "0", "--modbus-port", "0", "--load-cell", load_cell,
+            "--write-bench", str(self.bench_file), "--seed", str(seed),
+        ]
+        self.output: list[str] = []
+        self._ready = threading.Event()
+        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True)
+        self._drain = threading.Thread(target=self._read_output, name="serve-sim-output", daemon=True)
+        self._drain.start()
+        clock = WallClock()
+        while not self._ready.wait(0.05):
+            if self._process.poll() is not None or clock.now() > timeout:
+                what = "exited" if self._process.poll() is not None else f"was not ready within {timeout:g} s"
+                self.stop()
+                raise RuntimeError(f"stackpress serve-sim {bench} {what}:\n" + "\n".join(self.output))
+
+    def _read_output(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self.output.append(line.rstrip("\n"))
+            if line.strip() == READY:
+                self._ready.set()
+
+    def stop(self) -> None:
+        """Ask the child to stop (SIGTERM: it closes its servers), and kill it if it does not."""
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._drain.join(timeout=5)
+
+    def __enter__(self) -> SimServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

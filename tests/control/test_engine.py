@@ -6,7 +6,7 @@ import pytest
 
 from stackpress.clock import VirtualClock
 from stackpress.control.engine import RESUME_TICKS, Engine, Instruments
-from stackpress.control.interlocks import FOLLOW_TICKS, SATURATED_TICKS, Interlocks
+from stackpress.control.interlocks import FOLLOW, SATURATED, Interlocks
 from stackpress.control.pid import Gains
 from stackpress.control.regulator import PressureRegulator
 from stackpress.drivers.errors import OutOfRange
@@ -445,8 +445,8 @@ def test_a_ram_that_cannot_reach_the_setpoint_saturates_the_regulator_and_pauses
     assert alarm.data["kind"] == "regulator_saturated" and alarm.data["command"] == pytest.approx(10_000.0)
     assert bench.at(alarm.t).state == "paused"
     saturated = [s.t for s in bench.samples if s.actuator >= 10_000.0 * 0.05 - 1e-9]
-    assert saturated[0] == alarm.t - SATURATED_TICKS + 2  # the readback of the command sent a tick earlier
-    assert bench.actuator.commands.count(10_000.0) == SATURATED_TICKS - 1  # the last one never went out
+    assert saturated[0] == alarm.t - SATURATED[0] + 2  # the readback of the command sent a tick earlier
+    assert bench.actuator.commands.count(10_000.0) == SATURATED[0] - 1  # the last one never went out
 
 
 def test_a_screw_at_the_end_of_its_travel_pauses_with_a_travel_limit_alarm():
@@ -469,8 +469,28 @@ def test_an_actuator_that_does_not_follow_its_commands_pauses():
     bench = Bench(protocol((1, [pressure(10), rest(600)])), watch=Script(t100=seize), max_pause=60.0)
     assert bench.engine.run() == "aborted"
     alarm = bench.event("alarm")
-    assert alarm.data["kind"] == "actuator_not_following" and alarm.t == 101 + FOLLOW_TICKS
+    assert alarm.data["kind"] == "actuator_not_following" and alarm.t == 101 + FOLLOW[0]
     assert alarm.data["readback"] == pytest.approx(10e6 * AREA, rel=1e-3)
+
+
+def test_an_operators_pause_keeps_holding_the_pressure_until_an_alarm_makes_the_actuator_hold():
+    # From t = 110 the load cell reads 1 MPa low: the regulator, still holding 10 MPa in the pause, squeezes
+    # 1 MPa harder. From t = 200 it reads 6 MPa low (a pressure loss): the alarm stops it, the actuator holds.
+    script = Script(
+        t100=lambda: bench.engine.pause("weekend"),
+        t110=lambda: setattr(bench.load_cell, "offset", -1e6 * AREA),
+        t200=lambda: setattr(bench.load_cell, "offset", -6e6 * AREA),
+        t300=lambda: bench.engine.resume(),
+    )
+    bench = Bench(protocol((1, [pressure(10), rest(600)])), watch=script)
+    bench.engine.run()
+    assert "pressure held by the regulator" in bench.event("pause").message
+    assert all(s.state == "paused" for s in bench.samples if 101 <= s.t < 300)
+    assert bench.at(199).actuator == pytest.approx(11e6 * AREA, rel=1e-3)  # the regulator made up the offset
+    alarm = bench.event("alarm")
+    assert alarm.t == 201 and alarm.data["kind"] == "pressure_loss"
+    assert {s.actuator for s in bench.samples if 201 <= s.t <= 300} == {bench.at(201).actuator}  # held from the alarm
+    assert bench.actuator.stopped >= 1
 
 
 def test_with_on_fault_stop_a_pressure_alarm_ends_the_run_in_the_safe_state():
@@ -493,7 +513,7 @@ def test_operator_pause_and_resume_from_another_thread_keep_the_steps_place():
     assert bench.engine.run() == "finished"
     pause = bench.event("pause")
     assert pause.t == 101 and pause.data["cause"] == "operator" and "checking the cell" in pause.message
-    assert bench.at(101).state == "paused" and bench.actuator.stopped == 2
+    assert bench.at(101).state == "paused" and bench.actuator.stopped == 1  # the cleanup's: never stopped in the pause
     assert bench.event("resume").data["paused_for"] == 50
     charge_step = next(e for e in bench.events if e.kind == "step" and e.message.startswith("Charge"))
     assert charge_step.t == 350

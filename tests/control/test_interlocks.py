@@ -3,10 +3,10 @@ import math
 import pytest
 
 from stackpress.control.interlocks import (
-    ESTABLISHED_TICKS,
-    FOLLOW_TICKS,
+    ESTABLISHED,
+    FOLLOW,
     PRESSURE_LOSS,
-    SATURATED_TICKS,
+    SATURATED,
     VOLTAGE_MARGIN,
     Interlocks,
     PressureWatch,
@@ -94,17 +94,17 @@ def test_a_widened_window_allows_more_but_never_beyond_the_hard_limit():
 # --- the pressure watch ---------------------------------------------------------------------------
 
 
-def regulated(pressure, actuator=1000.0, setpoint=10e6):
-    return Sample(0.0, 3.7, 0.0, 0.0, 25.0, pressure * 1e-4, pressure, setpoint, 1e-3, 1e-5, actuator, 1, 1, "running")
+def regulated(pressure, actuator=1000.0, setpoint=10e6, t=0.0):
+    return Sample(t, 3.7, 0.0, 0.0, 25.0, pressure * 1e-4, pressure, setpoint, 1e-3, 1e-5, actuator, 1, 1, "running")
 
 
 RAM = (0.0, 10_000.0)  # N
 SCREW = (0.0, 1e-3)  # m
 
 
-def settle(watch, ticks=ESTABLISHED_TICKS):
-    for _ in range(ticks):
-        assert watch.check_pressure(regulated(10e6)) is None
+def settle(watch, ticks=ESTABLISHED[0]):
+    for t in range(ticks):
+        assert watch.check_pressure(regulated(10e6, t=float(t))) is None
 
 
 def test_a_pressure_loss_is_only_an_alarm_once_the_pressure_has_settled_at_the_setpoint():
@@ -125,16 +125,16 @@ def test_a_force_regulator_saturated_for_several_ticks_is_an_alarm_and_a_brief_s
     watch = PressureWatch(RAM, "N")
     assert watch.check_command(regulated(0.0), 10_000.0) is None  # a big step: saturated for a tick
     assert watch.check_command(regulated(9e6), 9_000.0) is None
-    for _ in range(SATURATED_TICKS - 1):
-        assert watch.check_command(regulated(2e6), 10_000.0) is None
-    alarm = watch.check_command(regulated(2e6), 10_000.0)
+    for t in range(SATURATED[0] - 1):
+        assert watch.check_command(regulated(2e6, t=float(t)), 10_000.0) is None
+    alarm = watch.check_command(regulated(2e6, t=float(SATURATED[0])), 10_000.0)
     assert alarm is not None and alarm.kind == "regulator_saturated"
     assert alarm.values["command"] == 10_000.0 and alarm.values["limit"] == 10_000.0
 
 
 def test_a_force_regulator_at_zero_above_the_setpoint_is_saturated_too():
     watch = PressureWatch(RAM, "N")
-    alarms = [watch.check_command(regulated(12e6), 0.0) for _ in range(SATURATED_TICKS)]
+    alarms = [watch.check_command(regulated(12e6, t=float(t)), 0.0) for t in range(SATURATED[0])]
     assert alarms[-1] is not None and alarms[-1].kind == "regulator_saturated" and "minimum" in alarms[-1].message
     assert watch.check_command(regulated(8e6), 0.0) is None  # at zero but asking for more: fine
 
@@ -149,18 +149,34 @@ def test_a_position_at_the_end_of_its_travel_is_a_travel_limit_once_the_motor_is
 
 def test_an_actuator_that_stays_away_from_its_command_without_moving_does_not_follow():
     watch = PressureWatch(RAM, "N")
-    watch.commanded(1010.0, 1000.0)
-    for _ in range(FOLLOW_TICKS - 1):
-        assert watch.check_pressure(regulated(10e6, actuator=1000.0)) is None
-    alarm = watch.check_pressure(regulated(10e6, actuator=1000.0))
+    watch.commanded(1010.0)
+    for t in range(FOLLOW[0] - 1):
+        assert watch.check_pressure(regulated(10e6, actuator=1000.0, t=float(t))) is None
+    alarm = watch.check_pressure(regulated(10e6, actuator=1000.0, t=float(FOLLOW[0])))
     assert alarm is not None and alarm.kind == "actuator_not_following"
     assert alarm.values["command"] == 1010.0 and alarm.values["readback"] == 1000.0
+
+
+@pytest.mark.parametrize(("conditions", "ticks", "period"), [("follow", *FOLLOW), ("saturated", *SATURATED)])
+def test_at_a_fast_tick_an_alarm_needs_its_time_as_well_as_its_ticks(conditions, ticks, period):
+    # At 50 Hz five ticks are 0.1 s: a hydraulic ram is still on its way, a big step still saturating.
+    watch = PressureWatch(RAM, "N")
+    watch.commanded(1010.0)
+    alarms = []
+    for i in range(int(period / 0.02) + 1):
+        t = i * 0.02
+        if conditions == "follow":
+            alarms.append(watch.check_pressure(regulated(10e6, actuator=1000.0, t=t)))
+        else:
+            alarms.append(watch.check_command(regulated(2e6, t=t), 10_000.0))
+    assert alarms[ticks] is None and alarms[-2] is None  # past the ticks, not yet the time
+    assert alarms[-1] is not None and f"{period:g} s" in alarms[-1].message
 
 
 def test_a_slow_actuator_that_still_moves_towards_its_command_follows():
     watch = PressureWatch(RAM, "N")
     position = 1000.0
-    for _ in range(3 * FOLLOW_TICKS):
-        watch.commanded(1100.0, position)
+    for t in range(3 * FOLLOW[0]):
+        watch.commanded(1100.0)
         position += 2.0  # 2 N a tick towards a command 100 N away
-        assert watch.check_pressure(regulated(10e6, actuator=position)) is None
+        assert watch.check_pressure(regulated(10e6, actuator=position, t=float(t))) is None

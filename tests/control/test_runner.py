@@ -1,9 +1,13 @@
+import dataclasses
+import json
+import math
+
 import pytest
 
-from stackpress.protocols.commands import ApplyCurrent, ApplyVoltage, HoldPressure, Rest
-from stackpress.protocols.runner import Runner
+from stackpress.protocols.commands import ApplyCurrent, ApplyVoltage, HoldPressure, ReleasePressure, Rest
+from stackpress.protocols.runner import DVDT_WINDOW, Runner
 from stackpress.sample import Sample
-from tests.control.protocols import charge, discharge, hold, pressure, protocol, rest
+from tests.control.protocols import ToyCell, charge, discharge, drive, from_text, hold, pressure, protocol, rest
 
 CAPACITY = 3600 * 2.4e-3  # 2.4 mAh in C
 AREA = 0.785e-4
@@ -118,3 +122,332 @@ def test_the_runner_remembers_the_pressure_setpoint_in_force():
     assert runner.pressure_setpoint == 10e6
     runner.update(at(20.0))
     assert runner.pressure_setpoint == 20e6
+
+
+# --- the newer steps, driven against a toy cell in virtual time ----------------------------------------------------
+
+
+def steps_of(events, kind="step"):
+    return [e.message for e in events if e.kind == kind]
+
+
+def test_cccv_holds_the_cut_off_in_the_same_step_until_the_current_tapers():
+    runner, events = make(from_text('steps = ["Charge at C/3 until 4.2 V and hold until C/20", "Rest for 1 min"]'))
+    cell = ToyCell(CAPACITY)
+    samples = drive(runner, cell)
+    cv_start = next(e.t for e in events if e.kind == "phase")
+    cc = [s for s in samples if s.t <= cv_start]
+    cv = [s for s in samples if cv_start < s.t and s.step == 1]
+    c3, c20 = CAPACITY / 3 / 3600, CAPACITY / 20 / 3600
+    assert all(s.current == pytest.approx(c3) for s in cc[:-1])  # constant current up to the cut-off
+    assert cc[-1].voltage == pytest.approx(4.2, abs=1e-3)
+    assert all(s.voltage == pytest.approx(4.2, abs=1e-6) and s.current <= c3 for s in cv)  # then the hold
+    assert c20 * 0.9 < cv[-1].current <= c20 * 1.0001
+    assert steps_of(events) == ["Charge at C/3 until 4.2 V and hold until C/20", "Rest for 1 min"]
+    assert runner.step_count == 2
+
+
+def test_a_capacity_end_ends_a_cccv_step_even_during_its_constant_current():
+    runner, _ = make(from_text('steps = ["Charge at C/3 until 1 mAh or until 4.2 V and hold until C/20"]'))
+    samples = drive(runner, ToyCell(CAPACITY))
+    assert samples[-1].charge == pytest.approx(3.6, abs=CAPACITY / 3 / 3600 * 10)  # 1 mAh, within one tick
+
+
+def test_constant_power_sets_the_current_to_power_over_voltage_as_the_voltage_moves():
+    runner, _ = make(from_text('steps = ["Discharge at 1 mW/cm2 until 3.0 V"]'))
+    cell = ToyCell(CAPACITY)
+    cell.q = CAPACITY  # full
+    samples = drive(runner, cell)
+    watts = 10.0 * AREA  # 1 mW/cm2
+    powers = [-s.current * s.voltage for s in samples[1:-1]]
+    assert all(p == pytest.approx(watts, rel=0.02) for p in powers)
+    assert samples[-1].voltage <= 3.0 + 1e-3
+    assert -samples[-2].current > -samples[1].current  # the current grew as the voltage fell
+
+
+def test_a_rest_ends_when_the_voltage_has_relaxed_below_a_dv_dt():
+    text = 'steps = ["Charge at C/3 for 1 hour", "Rest until dV/dt < 1 mV/h or for 10 hours"]'
+    runner, events = make(from_text(text))
+    cell = ToyCell(CAPACITY)
+    samples = drive(runner, cell)
+    rest_start = [e.t for e in events if e.kind == "step"][1]
+    rested = samples[-1].t - rest_start
+    assert DVDT_WINDOW <= rested < 10 * 3600  # not before one window, well before the time limit
+    window = [s for s in samples if s.t >= samples[-1].t - DVDT_WINDOW]
+    slope = (window[-1].voltage - window[0].voltage) / (window[-1].t - window[0].t)
+    assert abs(slope) < 1e-3 / 3600
+    early = [s for s in samples if rest_start < s.t <= rest_start + DVDT_WINDOW]
+    assert abs(early[-1].voltage - early[0].voltage) / DVDT_WINDOW > 1e-3 / 3600  # it was relaxing faster before
+
+
+def test_gitt_pulses_and_relaxes_until_a_pulse_reaches_the_voltage_limit():
+    text = 'steps = ["Discharge pulses at C/5 for 30 minutes with 1 hour rests until 3.2 V"]'
+    runner, events = make(from_text(text))
+    cell = ToyCell(CAPACITY)
+    cell.q = CAPACITY
+    samples = drive(runner, cell)
+    phases = steps_of(events, "phase")
+    pulses = 1 + sum(message.endswith(": pulse") for message in phases)
+    assert phases[-1].endswith(": relax")  # the last pulse is followed by its relaxation
+    # ~1/6 of the capacity per 0.1 C... each pulse passes C/10: from 4.2 V to 3.2 V is 5/6 of it, so 8 or 9 pulses
+    assert 8 <= pulses <= 9
+    assert min(s.voltage for s in samples) >= 3.2 - 1e-3
+    assert samples[-1].current == 0.0 and runner.step_count == 1
+
+
+def test_a_pressure_ramp_holds_the_new_setpoint_at_its_rate_and_lasts_as_long_as_the_ramp():
+    runner, _ = make(from_text('steps = ["Hold pressure at 10 MPa", "Ramp pressure to 20 MPa at 2 MPa/min"]'))
+    assert runner.start(0.0) == [HoldPressure(10e6), HoldPressure(20e6, 2e6 / 60), Rest()]
+    assert runner.update(tick(299.0)) == []
+    assert runner.update(tick(300.0)) == [Rest()] and runner.finished  # 10 MPa at 2 MPa/min: 5 minutes
+    assert runner.pressure_setpoint == 20e6
+
+
+def test_waiting_for_a_stable_pressure_restarts_its_clock_whenever_the_pressure_leaves_the_band():
+    text = 'steps = ["Hold pressure at 10 MPa", "Wait until pressure is stable within 0.1 MPa for 60 s or for 1 hour"]'
+    runner, events = make(from_text(text))
+    assert runner.start(0.0) == [HoldPressure(10e6), Rest()]
+    for t, p in [(10, 9.95e6), (40, 10.05e6), (50, 10.2e6), (60, 10.0e6), (110, 10.0e6)]:
+        assert runner.update(tick(t, pressure=p)) == []
+    assert runner.update(tick(120, pressure=10.09e6)) == [Rest()]  # 60 s in the band since t = 60
+    assert not [e for e in events if e.kind == "warning"]
+
+
+def test_a_wait_that_never_settles_gives_up_at_its_time_limit_with_a_warning():
+    text = 'steps = ["Hold pressure at 10 MPa", "Wait until pressure is stable within 0.1 MPa for 60 s or for 1 hour"]'
+    runner, events = make(from_text(text))
+    runner.start(0.0)
+    assert runner.update(tick(3599.0, pressure=12e6)) == []
+    assert runner.update(tick(3600.0, pressure=12e6)) == [Rest()] and runner.finished
+    [warning] = [e for e in events if e.kind == "warning"]
+    assert "did not stay within 0.1 MPa of 10 MPa" in warning.message
+
+
+def test_release_brings_the_pressure_to_the_safe_preload_at_once():
+    runner, _ = make(from_text('steps = ["Hold pressure at 20 MPa", "Release pressure", "Rest for 1 min"]'))
+    assert runner.start(0.0) == [HoldPressure(20e6), ReleasePressure(), Rest()]
+    assert runner.step_count == 3 and runner.pressure_setpoint is None
+
+
+def tick(t, voltage=3.7, current=0.0, charge=0.0, pressure=10e6, thickness=10e-6):
+    return Sample(t, voltage, current, charge, 25.0, pressure * AREA, pressure, 10e6, 1e-3, thickness, 0.0, 0, 0,
+                  "running")
+
+
+@pytest.mark.parametrize(
+    ("end", "before", "after"),
+    [
+        ("for 100 s", {"t": 99.0}, {"t": 100.0}),
+        ("until 4.2 V", {"voltage": 4.19}, {"voltage": 4.1995}),
+        ("until 1 mAh", {"charge": 3.5}, {"charge": 3.6}),
+        ("until 0.1 mAh/cm2", {"charge": 0.28}, {"charge": 0.2826}),  # 0.1 mAh/cm2 x 0.785 cm2 = 0.2826 C
+        ("until 50 %", {"charge": CAPACITY / 2 - 0.01}, {"charge": CAPACITY / 2}),
+        ("until pressure > 12 MPa", {"pressure": 11.9e6}, {"pressure": 12e6}),
+        ("until pressure < 8 MPa", {"pressure": 8.1e6}, {"pressure": 8e6}),
+        ("until thickness > 15 um", {"thickness": 14.9e-6}, {"thickness": 15.1e-6}),
+        ("until thickness < 12 um", {"thickness": 12.1e-6}, {"thickness": 11.9e-6}),
+        ("until voltage > 4 V", {"voltage": 3.9}, {"voltage": 4.0}),
+    ],
+)
+def test_each_end_condition_ends_a_step_when_met_and_not_before(end, before, after):
+    text = f'steps = ["Charge at 1 mA {end}{" or for 1 day" if "pressure" in end or "thickness" in end else ""}"]'
+    fields = {"t": 50.0, "current": 1e-3}
+    runner, _ = make(from_text(text))
+    runner.start(0.0)
+    assert runner.update(tick(**{**fields, **before})) == []
+    assert runner.update(tick(**{**fields, **after})) == [Rest()]
+
+
+def test_end_conditions_combine_with_or_whichever_comes_first():
+    for sample, ended in [(tick(10.0, voltage=4.2), True), (tick(3600.0), True), (tick(10.0, charge=7.2), True),
+                          (tick(10.0), False)]:
+        runner, _ = make(from_text('steps = ["Charge at 1 mA for 1 hour or until 4.2 V or until 2 mAh"]'))
+        runner.start(0.0)
+        assert runner.finished is False
+        runner.update(sample)
+        assert runner.finished is ended
+
+
+# --- loops ----------------------------------------------------------------------------------------------------------
+
+
+NESTED = """repeat = 2
+[[block.block]]
+steps = ["Charge at C/2 until 4.1 V", "Discharge at C/2 until 3.1 V"]
+[[block.block]]
+repeat = 3
+steps = ["Charge at 1C for 10 minutes", "Discharge at 1C for 10 minutes"]"""
+
+
+def test_nested_blocks_repeat_inside_each_other_and_cycles_count_as_bdf_does():
+    runner, events = make(from_text('steps = ["Hold pressure at 10 MPa"]', NESTED, 'steps = ["Rest for 1 min"]'))
+    samples = drive(runner, ToyCell(CAPACITY))
+    texts = steps_of(events)
+    assert len(texts) == 1 + 2 * (2 + 3 * 2) + 1
+    assert texts[1:9] == ["Charge at C/2 until 4.1 V", "Discharge at C/2 until 3.1 V"] + [
+        "Charge at 1C for 10 minutes", "Discharge at 1C for 10 minutes"] * 3
+    # BDF: a new cycle each time a charge follows a discharge: 2 x (1 + 3) cycles
+    assert runner.cycle_count == 8
+    assert [e.data["cycle"] for e in events if e.kind == "step"][1:4] == [1, 1, 2]
+    assert samples[-1].current == 0.0
+
+
+def cycling(until: str, repeat: int = 50) -> str:
+    return (f'repeat = {repeat}\nuntil = "{until}"\nsteps = ["Charge at C/2 until 4.1 V", '
+            '"Discharge at C/2 until 3.1 V"]')
+
+
+class FadingCell(ToyCell):
+    """Loses 5 % of its capacity on every discharge."""
+
+    def step(self, t, dt):
+        before = self.q
+        sample = super().step(t, dt)
+        if self.q < before:
+            self.capacity *= 1.0 - 0.05 * (before - self.q) / self.capacity * 1.2  # fade per discharged charge
+            self.q = min(self.q, self.capacity)
+        return sample
+
+
+def test_a_block_stops_repeating_once_the_discharge_capacity_falls_below_80_percent_of_cycle_1():
+    runner, events = make(from_text(cycling("discharge capacity < 80 % of cycle 1"), 'steps = ["Rest for 1 min"]'))
+    drive(runner, FadingCell(CAPACITY))
+    capacities = {cycle: totals[1] for cycle, totals in runner.cycle_capacities.items()}
+    last = max(c for c in capacities if capacities[c] > 0)
+    assert capacities[last] < 0.8 * capacities[1] <= capacities[last - 1]  # stopped on the first cycle below
+    assert last < 50
+    [stop] = [e for e in events if "stopped after" in e.message]
+    assert f"stopped after {last} of 50 repetitions: discharge capacity < 80 % of cycle 1" in stop.message
+    assert steps_of(events)[-1] == "Rest for 1 min"  # the protocol goes on after the block
+
+
+def test_a_block_without_fade_runs_its_full_repeat_count():
+    runner, _ = make(from_text(cycling("discharge capacity < 80 % of cycle 1", repeat=4)))
+    drive(runner, ToyCell(CAPACITY))
+    assert runner.cycle_count == 4 and len(runner.cycle_capacities) == 4
+
+
+def test_the_runner_counts_charge_and_discharge_capacity_per_cycle_from_the_charge_counter():
+    runner, _ = make(from_text(cycling("discharge capacity < 1 uAh", repeat=3)))
+    samples = drive(runner, ToyCell(CAPACITY))
+    for cycle, (charged, discharged) in runner.cycle_capacities.items():
+        currents = [s.current for s in samples if s.cycle == cycle]
+        assert charged == pytest.approx(sum(i * 10.0 for i in currents if i > 0), rel=1e-9)
+        assert discharged == pytest.approx(-sum(i * 10.0 for i in currents if i < 0), rel=1e-9)
+    assert len(runner.cycle_capacities) == 3
+
+
+# --- recording ------------------------------------------------------------------------------------------------------
+
+
+def recorded(runner, samples):
+    return [s for s in samples if runner.should_record(s)]
+
+
+def test_recording_keeps_every_interval_and_every_change_beyond_a_threshold():
+    runner, _ = make(from_text('record = "every 60 s or 10 mV"\nsteps = ["Rest for 1 hour"]'))
+    runner.start(0.0)
+    samples = [tick(float(t), voltage=3.7 + (0.02 if t >= 95 else 0.0)) for t in range(0, 200, 5)]
+    kept = recorded(runner, samples)
+    assert [s.t for s in kept] == [0.0, 60.0, 95.0, 155.0]
+
+
+def test_step_changes_and_the_sample_a_step_ended_on_are_always_recorded():
+    runner, _ = make(from_text('record = "every 1 hour"\nsteps = ["Rest for 100 s", "Rest for 100 s"]'))
+    runner.start(0.0)
+    kept = []
+    for t in range(10, 300, 10):
+        sample = tick(float(t))
+        sample = dataclasses.replace(sample, step=runner.step_count)
+        runner.update(sample)
+        if runner.should_record(sample):
+            kept.append(sample.t)
+    assert kept == [10.0, 100.0, 110.0, 200.0]  # first; the end of step 1; the start of step 2; the end
+
+
+def test_a_step_records_as_its_own_setting_else_its_blocks_else_the_protocols():
+    proto = from_text('record = "every 1 s"\nsteps = ["Rest for 1 h", "Rest for 1 h; record every 30 s"]',
+                      'steps = ["Rest for 1 h"]', top='record = "every 5 min"')
+    runner, _ = make(proto)
+    runner.start(0.0)
+    assert runner._recording.interval == 1.0
+    runner.update(tick(3600.0))
+    assert runner._recording.interval == 30.0
+    runner.update(tick(7200.0))
+    assert runner._recording.interval == 300.0
+
+
+# --- crash resume ----------------------------------------------------------------------------------------------------
+
+
+RESUMABLE = (
+    'steps = ["Hold pressure at 10 MPa", "Rest for 10 minutes"]',
+    'repeat = 3\nsteps = ["Charge at C/2 until 4.1 V and hold until C/20", "Rest until dV/dt < 5 mV/h or for 1 h", '
+    '"Discharge at C/2 until 3.1 V", "Rest for 10 minutes"]',
+)
+
+
+@pytest.mark.parametrize("crash_at", [3000.0, 9000.0, 20000.0, 30010.0])
+def test_a_runner_restored_mid_step_finishes_like_one_never_interrupted(crash_at):
+    whole, whole_events = make(from_text(*RESUMABLE))
+    drive(whole, ToyCell(CAPACITY))
+
+    first, _ = make(from_text(*RESUMABLE))
+    cell = ToyCell(CAPACITY)
+    drive(first, cell, until=crash_at)
+    saved = json.loads(json.dumps(first.position()))  # what goes to the run file
+    cell.counter = 0.0  # the new process's cycler counts charge from zero again
+    events = []
+    second, commands = Runner.restore(from_text(*RESUMABLE), saved, crash_at, capacity=CAPACITY, area=AREA,
+                                      current_limit=5e-3, on_event=events.append)
+    assert commands[0] == HoldPressure(10e6)
+    cell.apply(commands)
+    drive(second, cell, t0=crash_at, start=False)
+
+    assert (second.step_count, second.cycle_count) == (whole.step_count, whole.cycle_count)
+    for cycle, totals in whole.cycle_capacities.items():
+        assert second.cycle_capacities[cycle] == pytest.approx(totals, rel=1e-6)
+    after = [(e.t, e.message) for e in whole_events if e.kind == "step" and e.t > crash_at]
+    assert [(e.t, e.message) for e in events if e.kind == "step"] == after
+    [restored] = [e for e in events if e.message.startswith("restored at step")]
+    assert restored.data["step"] == saved["step_count"]
+
+
+def test_a_position_that_does_not_fit_the_protocol_is_refused():
+    runner, _ = make(from_text(*RESUMABLE))
+    drive(runner, ToyCell(CAPACITY), until=3000.0)
+    saved = runner.position()
+    with pytest.raises(ValueError, match="does not fit protocol"):
+        Runner.restore(from_text('steps = ["Rest for 1 h"]'), saved, 3000.0, capacity=CAPACITY, area=AREA,
+                       current_limit=5e-3, on_event=lambda e: None)
+
+
+def test_the_position_holds_the_steps_elapsed_time_and_charge():
+    runner, _ = make(from_text('steps = ["Rest for 100 s", "Charge at 1 mA for 1 hour"]'))
+    runner.start(0.0)
+    runner.update(tick(100.0, charge=5.0))
+    runner.update(tick(400.0, charge=5.3))
+    position = runner.position()
+    assert (position["step_count"], position["elapsed"], position["step_charge"]) == (2, 300.0, pytest.approx(0.3))
+    assert position["path"] == [[0, 0], [0, 1]]
+    assert not math.isnan(position["t"])
+
+
+def test_a_pause_in_the_hold_of_a_cccv_puts_the_hold_back_and_keeps_its_clock():
+    runner, _ = make(from_text('steps = ["Charge at 1 mA until 4.2 V and hold until 0.1 mA or for 100 s"]'))
+    runner.start(0.0)
+    assert runner.update(tick(10.0, voltage=4.2, current=1e-3)) == [ApplyVoltage(4.2, pytest.approx(1e-3))]
+    runner.pause(50.0)
+    assert runner.resume(1050.0) == [ApplyVoltage(4.2, pytest.approx(1e-3))]  # the hold, not the constant current
+    assert runner.update(tick(1109.0, voltage=4.2, current=0.5e-3)) == []
+    assert runner.update(tick(1110.0, voltage=4.2, current=0.5e-3)) == [Rest()]  # 100 s of hold, pause excluded
+
+
+def test_a_pause_in_a_gitt_relaxation_resumes_resting_and_excludes_the_pause():
+    runner, _ = make(from_text('steps = ["Discharge pulses at 1 mA for 60 s with 120 s rests until 3.0 V"]'))
+    runner.start(0.0)
+    assert runner.update(tick(60.0, voltage=3.5, current=-1e-3)) == [Rest()]
+    runner.pause(100.0)
+    assert runner.resume(500.0) == [Rest()]
+    assert runner.update(tick(579.0)) == []
+    assert runner.update(tick(580.0)) == [ApplyCurrent(pytest.approx(-1e-3), 3.0)]  # the next pulse

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -110,3 +111,15 @@ def record_run(path: Path, samples: list[Sample], events: Iterable[Event] = (), 
         for e in pending:
             recorder.event(e)
     return path
+
+
+def crashed_copy(recorder: Recorder, to: Path) -> Path:
+    """What a power cut would leave of `recorder`'s run now: its committed file and WAL, copied to `to`.
+
+    The recorder is flushed first and goes on untouched; the copy has no open
+    connection, no `closed` mark, and its last transactions only in its WAL.
+    """
+    recorder.flush()
+    for suffix in ("", "-wal"):
+        shutil.copyfile(recorder.path.with_name(recorder.path.name + suffix), to.with_name(to.name + suffix))
+    return to

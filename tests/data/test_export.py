@@ -78,3 +78,10 @@ def test_an_unknown_extension_is_refused_before_anything_is_written(run_path, tm
     with pytest.raises(ValueError, match=re.escape("use .csv or .parquet")):
         export_run(run_path, tmp_path / name)
     assert not (tmp_path / name).exists()
+
+
+def test_csv_and_parquet_hold_the_same_numbers_to_the_last_bit(run_path, tmp_path):
+    csv = pd.read_csv(export_run(run_path, tmp_path / "run.csv"))
+    parquet = pq.read_table(export_run(run_path, tmp_path / "run.parquet")).to_pandas()
+    # Dtypes may differ: a float column whose values are all whole (0 s, 60 s, 120 s) reads back as integers.
+    pd.testing.assert_frame_equal(csv, parquet, check_exact=True, check_dtype=False)

@@ -9,6 +9,7 @@ import pytest
 
 from stackpress import __version__
 from stackpress.data import Recorder, RecordingPolicy, RunInProgressError, read_run
+from stackpress.data.schema import SCHEMA_VERSION
 from stackpress.sample import Event
 from tests.data.fakes import FakeWall, make_sample
 
@@ -91,10 +92,11 @@ def test_samples_reach_the_file_when_the_commit_interval_has_passed_on_the_wall_
     recorder.sync()
     assert read_run(path).samples.empty
     wall.now = 1.0
-    recorder.sample(make_sample(t=101 * 3600.0))
+    recorder.sample(make_sample(t=101 * 3600.0))  # commits what came before it, and keeps it for the next
     recorder.sync()
-    assert len(read_run(path).samples) == 102
+    assert len(read_run(path).samples) == 101
     recorder.close()
+    assert len(read_run(path).samples) == 102
 
 
 def test_an_event_is_committed_at_once_with_the_samples_before_it(tmp_path):
@@ -133,7 +135,7 @@ def test_meta_round_trips_as_text(tmp_path):
     assert float(stored["area"]) == 1.13e-4
     assert stored["started_at"] == "2026-11-26T08:30:00+00:00"
     assert json.loads(stored["bench"]) == meta["bench"]
-    assert stored["schema_version"] == "1"
+    assert stored["schema_version"] == str(SCHEMA_VERSION)
     assert stored["software_version"] == __version__
     assert stored["closed"] == "true"
 

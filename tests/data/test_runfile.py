@@ -1,10 +1,14 @@
+import dataclasses
+import math
 import re
 import sqlite3
 from contextlib import closing
 
+import pandas as pd
 import pytest
 
-from stackpress.data import NotARunError, Recorder, read_run
+from stackpress.data import NotARunError, Recorder, RecordingPolicy, read_run, runfile
+from stackpress.data.runfile import SAMPLE_DTYPES
 from stackpress.sample import SAMPLE_FIELDS, Event
 from tests.data.fakes import make_sample
 
@@ -59,3 +63,40 @@ def test_reading_leaves_the_file_untouched(tmp_path):
     read_run(path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.sqlite"]
+
+
+@pytest.fixture(params=["adbc", "sqlite3"])
+def reader(request, monkeypatch):
+    """read_run through the ADBC driver (when installed) and through the standard library's sqlite3."""
+    if request.param == "adbc":
+        if runfile.adbc is None:
+            pytest.skip("adbc-driver-sqlite is not installed")
+    else:
+        monkeypatch.setattr(runfile, "adbc", None)
+    return read_run
+
+
+def test_both_ways_of_reading_samples_give_the_same_frame(tmp_path, reader):
+    path = tmp_path / "run.sqlite"
+    # NaN (stored as NULL) for the first hundred setpoints and every temperature, as a bench without a sensor
+    # gives before it holds a pressure; then a pause, a huge step count and a finish.
+    samples = [
+        make_sample(t=i * 0.5, charge=i * 1e-3, setpoint=math.nan if i < 100 else 10e6, temperature=math.nan)
+        for i in range(300)
+    ]
+    samples += [make_sample(t=200.0, state="paused", voltage=math.nan), make_sample(t=201.0, step=2**40)]
+    samples += [make_sample(t=202.0, step=2**40, state="finished")]
+    with Recorder(path, policy=RecordingPolicy(interval=0.0)) as recorder:
+        for s in samples:
+            recorder.sample(s)
+    frame = reader(path).samples
+    expected = pd.DataFrame([dataclasses.astuple(s) for s in samples], columns=list(SAMPLE_FIELDS))
+    pd.testing.assert_frame_equal(frame, expected.astype(SAMPLE_DTYPES))
+    assert dict(frame.dtypes.astype(str)) == SAMPLE_DTYPES
+
+
+def test_an_empty_run_reads_as_an_empty_frame_with_the_columns(tmp_path, reader):
+    path = tmp_path / "run.sqlite"
+    Recorder(path).close()
+    frame = reader(path).samples
+    assert frame.empty and dict(frame.dtypes.astype(str)) == SAMPLE_DTYPES

@@ -7,7 +7,6 @@ condition can be polled.
 from __future__ import annotations
 
 import copy
-import statistics
 import threading
 import time
 import tomllib
@@ -16,10 +15,18 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from stackpress.bench import load_bench
+from stackpress.cli import main
 from stackpress.clock import WallClock
 from stackpress.drivers.connect import check, close_instruments, connect_instruments, identify
 from stackpress.drivers.errors import InstrumentError, InstrumentTimeout
-from stackpress.sims.servers import SimServers, run_until_interrupted, serve
+from stackpress.sims.servers import (
+    READY,
+    ScheduledFault,
+    SimServers,
+    parse_fault,
+    run_until_interrupted,
+    serve,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -85,6 +92,12 @@ def test_every_instrument_identifies_and_reads(served):
     assert "model 4101" in results[1].identity and results[1].reading.endswith(" N")
     assert "generic-hydraulic" in results[2].identity and "gap" in results[2].reading
     assert results[0].line().startswith("ok    cycler")
+
+
+def test_the_servers_listen_on_loopback_only(served):
+    assert served.addresses == {"scpi": ("127.0.0.1", served.ports["scpi"]),
+                                "modbus": ("127.0.0.1", served.ports["modbus"])}
+    assert all(port > 0 for port in served.ports.values())  # port 0 asked for any free port
 
 
 def test_the_cycler_sources_and_the_actuator_squeezes_the_stack_in_the_world(served):
@@ -297,11 +310,70 @@ def test_serve_until_interrupted_writes_the_bench_and_stops(tmp_path):
                                                               "stop": stop}
     )
     thread.start()
-    wait_for(lambda: (tmp_path / "b.toml").exists(), what="the bench file")
+    wait_for(lambda: READY in lines, what="the ready line")
+    assert load_bench(tmp_path / "b.toml").tables["instruments"]  # written whole before the ready line
     stop.set()
     thread.join(timeout=5)
     assert not thread.is_alive() and handle._stopped
     assert any("modbus-tcp://127.0.0.1:" in line for line in lines)
+    assert lines[-1] == "stopping"
+
+
+@pytest.mark.parametrize(
+    ("spec", "fault"),
+    [
+        ("modbus silent at 60 s for 5 s", ScheduledFault(60.0, "modbus", "silent", 5.0)),
+        ("scpi delay 300 ms at 1 min", ScheduledFault(60.0, "scpi", "delay", None, 0.3)),
+        ("actuator drop at 0 s", ScheduledFault(0.0, "actuator", "drop")),
+    ],
+)
+def test_serve_sim_fault_specs(spec, fault):
+    assert parse_fault(spec) == fault
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("modbus silent", "expected 'TARGET KIND [DELAY] at TIME [for DURATION]'"),
+        ("smu silent at 1 s", "unknown target 'smu'"),
+        ("scpi crash at 1 s", "unknown wire fault 'crash'"),
+        ("scpi delay at 1 s", "a delay needs its length"),
+        ("scpi silent 2 s at 1 s", "'2 s' is for a delay only"),
+        ("serial drop at 1 s", "no connection to drop"),
+        ("scpi drop at 1 s for 2 s", "it has no duration"),
+        ("scpi silent at 1 V", "is not a time"),
+        ("scpi silent at 1 s for 0 s", "the duration longer than 0"),
+    ],
+)
+def test_bad_fault_specs_are_refused_naming_the_spec(spec, problem):
+    with pytest.raises(ValueError) as refused:
+        parse_fault(spec)
+    assert f"--fault {spec!r}" in str(refused.value) and problem in str(refused.value)
+
+
+def test_serve_sim_refuses_a_bad_fault_before_serving_anything(capsys):
+    assert main(["serve-sim", "--scpi-port", "0", "--modbus-port", "0", "--fault", "modbus melt at 1 s"]) == 2
+    assert "unknown wire fault 'melt'" in capsys.readouterr().err
+
+
+def test_scheduled_faults_are_injected_at_their_time(tmp_path):
+    handle = serve(bench_tables(), ports=FREE, serial=False)
+    stop = threading.Event()
+    lines: list[str] = []
+    faults = [parse_fault("load_cell silent at 0 s for 30 s")]
+    thread = threading.Thread(target=run_until_interrupted, args=(handle,),
+                              kwargs={"faults": faults, "out": lines.append, "stop": stop})
+    thread.start()
+    try:
+        wait_for(lambda: any("injected: load_cell silent for 30 s" in line for line in lines), what="the injection")
+        assert "wire fault at 0 s: load_cell silent for 30 s" in lines and lines.index(READY) > 0
+        _, load_cell, actuator = instruments(handle, timeout="100 ms")
+        with pytest.raises(InstrumentTimeout):
+            load_cell.read_force()
+        assert actuator.read_command() >= 0.0  # unit 2 on the same server still answers
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def test_bad_fault_requests_are_refused(served):
@@ -320,30 +392,3 @@ def test_the_accelerated_clock():
     assert 1.0 <= clock.now() - start < 5.0
     with pytest.raises(ValueError):
         WallClock(0.0)
-
-
-def test_round_trip_times_on_loopback(served, capsys):
-    cycler, load_cell, actuator = instruments(served)
-    _, serial_cell, _ = instruments(served, load_cell="serial")
-
-    def median_ms(read: Callable[[], object], n: int = 200) -> float:
-        read()
-        times = []
-        for _ in range(n):
-            start = time.perf_counter()
-            read()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times) * 1e3
-
-    timings = {
-        "SCPI (pyvisa-py socket), one query": median_ms(lambda: cycler.link.query("cycler", ":MEAS:VOLT?")),
-        "SCPI cycler.read() (V and I)": median_ms(cycler.read),
-        "Modbus TCP read_force (3 registers)": median_ms(load_cell.read_force),
-        "Modbus TCP read_command (5 registers)": median_ms(actuator.read_command),
-        "serial pty read_force": median_ms(serial_cell.read_force),
-    }
-    with capsys.disabled():
-        print()
-        for what, ms in timings.items():
-            print(f"  {what:<40} median {ms:.3f} ms")
-    assert all(ms < 50.0 for ms in timings.values())

@@ -9,7 +9,17 @@ import pytest
 
 from stackpress.protocols.errors import ProtocolError
 from stackpress.protocols.load import bundled_protocols, check_against_bench, load_protocol, parse_protocol_text
-from stackpress.protocols.steps import Current, CurrentStep, End, Limits, PressureStep, VoltageStep
+from stackpress.protocols.steps import (
+    Charge,
+    Current,
+    CurrentStep,
+    End,
+    Limits,
+    PressureStep,
+    Recording,
+    StopCondition,
+    VoltageStep,
+)
 
 EXAMPLE = """\
 name = "demo"
@@ -51,11 +61,12 @@ def test_a_file_loads_into_steps_blocks_and_limits(tmp_path: Path) -> None:
     assert protocol.limits == Limits(2.5, 4.3, 5e6, 50e6)
     assert [block.repeat for block in protocol.blocks] == [1, 5]
     assert protocol.blocks[0].steps[0] == PressureStep(
-        text="Hold pressure at 10 MPa", where="p.toml, block 1, step 1", setpoint=1e7
+        text="Hold pressure at 10 MPa", where="p.toml, block 1, step 1", line=5, setpoint=1e7
     )
     assert protocol.blocks[1].steps[1] == VoltageStep(
         text="Hold at 4.2 V until C/20",
         where="p.toml, block 2, step 2",
+        line=8,
         voltage=4.2,
         ends=(End("current_below", Current(0.05, "C")),),
     )
@@ -85,7 +96,7 @@ def test_an_explicit_pressure_window_replaces_the_default() -> None:
 def test_the_message_names_file_block_and_step() -> None:
     text = EXAMPLE.replace('"Charge at C/3 until 4.2 V"', '"Charge at C/3 untill 4.2 V"')
     assert problems_of(text, "/lab/demo.toml") == [
-        'demo.toml, block 2, step 1 ("Charge at C/3 untill 4.2 V"): cannot read this step; '
+        'demo.toml, block 2, step 1 ("Charge at C/3 untill 4.2 V") at line 8: cannot read this step; '
         'expected e.g. "Charge at C/3 until 4.2 V"'
     ]
 
@@ -100,11 +111,11 @@ def test_a_missing_file_or_unknown_name_lists_the_bundled_protocols(tmp_path: Pa
     missing = tmp_path / "missing.toml"
     with pytest.raises(ProtocolError) as caught:
         load_protocol(missing)
+    bundled = ", ".join(sorted(bundled_protocols()))
     assert caught.value.problems == [
-        f"{missing}: no such protocol file, and no bundled protocol of that name "
-        "(bundled: constant-pressure-cycling, demo)"
+        f"{missing}: no such protocol file, and no bundled protocol of that name (bundled: {bundled})"
     ]
-    with pytest.raises(ProtocolError, match=r"^dmeo: no such protocol file.*bundled: constant-pressure-cycling, demo"):
+    with pytest.raises(ProtocolError, match=r"^dmeo: no such protocol file.*bundled: constant-pressure-cycling, demo,"):
         load_protocol("dmeo")
 
 
@@ -119,7 +130,7 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     ("text", "problem"),
     [
         ("stpes = 1\n" + one_block("Rest for 1 h"),
-         "p.toml: unknown key 'stpes'; expected name, limits, block"),
+         "p.toml: unknown key 'stpes'; expected name, limits, record, block"),
         (one_block("Rest for 1 h").replace(LIMITS, LIMITS + "volts = 3\n"),
          "p.toml, limits: unknown key 'volts' (did you mean 'voltage'?); expected voltage, pressure_window, "
          "on_fault, resume, max_pause"),
@@ -127,9 +138,11 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
          "p.toml, limits: unknown key 'on_falt' (did you mean 'on_fault'?); expected voltage, pressure_window, "
          "on_fault, resume, max_pause"),
         (one_block("Rest for 1 h", extra="repaet = 5\n"),
-         "p.toml, block 1: unknown key 'repaet' (did you mean 'repeat'?); expected name, repeat, steps"),
+         "p.toml, block 1: unknown key 'repaet' (did you mean 'repeat'?); expected name, repeat, until, record, "
+         "steps, block"),
         (one_block("Rest for 1 h", extra="stpes = []\n"),
-         "p.toml, block 1: unknown key 'stpes' (did you mean 'steps'?); expected name, repeat, steps"),
+         "p.toml, block 1: unknown key 'stpes' (did you mean 'steps'?); expected name, repeat, until, record, "
+         "steps, block"),
     ],
 )
 def test_unknown_keys_are_refused_with_a_suggestion(text: str, problem: str) -> None:
@@ -234,7 +247,7 @@ def test_malformed_limits_are_refused(limits: str, problem: str) -> None:
 )
 def test_steps_outside_the_files_own_limits_are_refused_at_load(step: str, problem: str) -> None:
     [found] = problems_of(one_block(step))
-    assert found.startswith(f'p.toml, block 1, step 1 ("{step}"): {problem}')
+    assert found.startswith(f'p.toml, block 1, step 1 ("{step}") at line 4: {problem}')
 
 
 def test_every_problem_in_a_file_is_reported_together_in_file_order() -> None:
@@ -251,13 +264,13 @@ repaet = 5
 steps = ["Charge at C/3 untill 4.2 V", "Hold at 4.5 V until C/20", "Rest", 3]
 """
     problems = problems_of(text, "/lab/bad.toml")
-    assert [problem.split(":", 1)[0] for problem in problems] == [
-        'bad.toml, block 1 (settle), step 1 ("Hold pressure at 10 Mpa")',
+    assert [problem.split(": ", 1)[0] for problem in problems] == [
+        'bad.toml, block 1 (settle), step 1 ("Hold pressure at 10 Mpa") at line 6',
         "bad.toml, block 2 (cycling)",
-        'bad.toml, block 2 (cycling), step 1 ("Charge at C/3 untill 4.2 V")',
-        'bad.toml, block 2 (cycling), step 3 ("Rest")',
+        'bad.toml, block 2 (cycling), step 1 ("Charge at C/3 untill 4.2 V") at line 10',
+        'bad.toml, block 2 (cycling), step 3 ("Rest") at line 10',
         "bad.toml, block 2 (cycling), step 4",
-        'bad.toml, block 2 (cycling), step 2 ("Hold at 4.5 V until C/20")',
+        'bad.toml, block 2 (cycling), step 2 ("Hold at 4.5 V until C/20") at line 10',
     ]
     assert "did you mean 'MPa'" in problems[0]
     assert "unknown key 'repaet'" in problems[1]
@@ -266,7 +279,7 @@ steps = ["Charge at C/3 untill 4.2 V", "Hold at 4.5 V until C/20", "Rest", 3]
 
 def test_bundled_protocols_ship_as_package_data() -> None:
     bundled = bundled_protocols()
-    assert sorted(bundled) == ["constant-pressure-cycling", "demo"]
+    assert {"constant-pressure-cycling", "demo"} <= set(bundled)  # the whole set: tests/protocols/test_bundled.py
     for name, path in bundled.items():
         assert path.name == f"{name}.toml"
         assert path.read_text(encoding="utf-8").startswith("# "), f"{name} must say what it is for"
@@ -350,4 +363,78 @@ def test_a_fault_policy_built_in_python_is_checked_against_the_bench_too() -> No
     assert caught.value.problems == [
         "p.toml, limits: resume must be 'operator' or 'auto', not 'never'",
         "p.toml, limits: max_pause must be a time above zero, not 0.0 s",
+    ]
+
+
+NESTED = """\
+name = "nested"
+[limits]
+voltage = ["2.5 V", "4.3 V"]
+[[block]]
+steps = ["Hold pressure at 10 MPa"]
+[[block]]
+name = "study"
+repeat = 3
+until = "discharge capacity < 80 % of cycle 1"
+record = "every 30 s or 5 mV"
+[[block.block]]
+name = "reference"
+steps = ["Charge at C/10 until 4.2 V", "Discharge at C/10 until 2.5 V"]
+[[block.block]]
+repeat = 10
+steps = ["Charge at C/3 until 4.2 V", "Discharge at C/3 until 2.5 V"]
+"""
+
+
+def test_blocks_nest_with_their_own_repeats_stop_conditions_and_recording() -> None:
+    protocol = parse_protocol_text(NESTED, "/lab/nested.toml")
+    study = protocol.blocks[1]
+    assert (study.repeat, [block.repeat for block in study.steps]) == (3, [1, 10])
+    assert study.until == (StopCondition("discharge capacity < 80 % of cycle 1", "discharge", 0.8, 1),)
+    assert study.record == Recording(30.0, 0.005, 0.0)
+    first, reference = study.steps[1].steps[0], study.steps[0].steps[0]
+    assert (first.where, first.line) == ("nested.toml, block 2.2, step 1", 16)
+    assert (reference.where, reference.line) == ("nested.toml, block 2.1 (reference), step 1", 13)
+    assert len(list(protocol.sequence())) == 1 + 3 * (2 + 10 * 2)
+
+
+@pytest.mark.parametrize(
+    ("until", "condition"),
+    [
+        ("charge capacity < 2 mAh", StopCondition("charge capacity < 2 mAh", "charge", Charge(7.2, "C"))),
+        ("discharge capacity < 70 %", StopCondition("discharge capacity < 70 %", "discharge",
+                                                    Charge(0.7, "nominal"))),
+        ("Discharge Capacity < 90 % of cycle 3", StopCondition("Discharge Capacity < 90 % of cycle 3", "discharge",
+                                                               0.9, 3)),
+    ],
+)
+def test_stop_conditions_read_a_capacity_or_a_share_of_a_reference_cycle(until: str, condition) -> None:
+    protocol = parse_protocol_text(one_block("Rest for 1 h", extra=f'repeat = 5\nuntil = "{until}"\n'), "p.toml")
+    assert protocol.blocks[0].until == (condition,)
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ('until = "discharge capacity < 80 % of cycle 1"\n', "a block with until needs repeat"),
+        ('repeat = 5\nuntil = "capacity fades"\n', "cannot read until = 'capacity fades'"),
+        ('repeat = 5\nuntil = "discharge capacity < 2 mAh of cycle 1"\n', "compare with a cycle as a percentage"),
+        ('repeat = 5\nuntil = 3\n', "until must be text"),
+        ('repeat = 5\nrecord = "every 5 MPa/s"\n', "recording: '5 MPa/s' is not a time"),
+        ('block = []\n', "a block has either steps"),
+    ],
+)
+def test_bad_loops_and_recordings_are_refused_naming_the_block(extra: str, problem: str) -> None:
+    [found] = problems_of(one_block("Rest for 1 h", extra=extra))
+    assert found.startswith("p.toml, block 1: ")
+    assert problem in found
+
+
+def test_a_nested_block_is_checked_like_any_other() -> None:
+    text = NESTED.replace('"Charge at C/3 until 4.2 V"', '"Charge at C/3 untill 4.2 V"')
+    text = text.replace("repeat = 10", "repeat = 0")
+    problems = problems_of(text, "/lab/nested.toml")
+    assert [problem.split(": ", 1)[0] for problem in problems] == [
+        "nested.toml, block 2.2",
+        'nested.toml, block 2.2, step 1 ("Charge at C/3 untill 4.2 V") at line 16',
     ]

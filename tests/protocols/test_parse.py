@@ -6,7 +6,22 @@ import pytest
 
 from stackpress.protocols.errors import ProtocolError
 from stackpress.protocols.parse import parse_step
-from stackpress.protocols.steps import Current, CurrentStep, End, PressureStep, RestStep, VoltageStep
+from stackpress.protocols.steps import (
+    Charge,
+    Current,
+    CurrentStep,
+    End,
+    Power,
+    PowerStep,
+    PressureStep,
+    PulseStep,
+    RampStep,
+    Recording,
+    ReleaseStep,
+    RestStep,
+    VoltageStep,
+    WaitStep,
+)
 
 WHERE = "t.toml, block 2, step 3"
 
@@ -128,3 +143,71 @@ def test_protocol_error_is_a_value_error_with_one_line_per_problem() -> None:
         parse_step("Discharge at 0 A for 0 s", WHERE)
     assert str(caught.value).splitlines() == caught.value.problems
     assert len(caught.value.problems) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "fields"),
+    [
+        ("Charge at C/3 until 4.2 V and hold until C/20", CurrentStep,
+         {"current": Current(1 / 3, "C"), "direction": 1, "ends": (End("voltage_above", 4.2),),
+          "hold": (End("current_below", Current(0.05, "C")),)}),
+        ("Discharge at 1 mA for 3 h or until 2.5 V and hold until 50 uA or for 1 h", CurrentStep,
+         {"current": Current(1e-3, "A"), "direction": -1, "ends": (End("time", 10800.0), End("voltage_below", 2.5)),
+          "hold": (End("current_below", Current(pytest.approx(5e-5), "A")), End("time", 3600.0))}),
+        ("Discharge at 2 mW until 2.5 V", PowerStep,
+         {"power": Power(2e-3, "W"), "direction": -1, "ends": (End("voltage_below", 2.5),)}),
+        ("Charge at 1 mW/cm2 for 1 h", PowerStep,
+         {"power": Power(10.0, "W/m2"), "direction": 1, "ends": (End("time", 3600.0),)}),
+        ("Rest until dV/dt < 1 mV/h or for 4 hours", RestStep,
+         {"ends": (End("dvdt_below", pytest.approx(1e-3 / 3600)), End("time", 14400.0))}),
+        ("Discharge pulses at C/20 for 10 minutes with 1 hour rests until 2.5 V", PulseStep,
+         {"current": Current(0.05, "C"), "direction": -1, "pulse": 600.0, "relax": 3600.0, "limit": 2.5}),
+        ("Ramp pressure to 30 MPa at 5 MPa/min", RampStep, {"setpoint": 30e6, "rate": pytest.approx(5e6 / 60)}),
+        ("Wait until pressure is stable within 0.1 MPa for 5 minutes or for 1 hour", WaitStep,
+         {"band": 0.1e6, "duration": 300.0, "timeout": 3600.0}),
+        ("Release pressure", ReleaseStep, {}),
+        ("Charge at C/10 until 2 mAh", CurrentStep,
+         {"current": Current(0.1, "C"), "direction": 1, "ends": (End("capacity", Charge(7.2, "C")),)}),
+        ("Charge at C/10 until 80 %", CurrentStep,
+         {"current": Current(0.1, "C"), "direction": 1, "ends": (End("capacity", Charge(0.8, "nominal")),)}),
+        ("Hold at 4.2 V until 1 mAh/cm2", VoltageStep,
+         {"voltage": 4.2, "ends": (End("capacity", Charge(36000.0, "C/m2")),)}),
+        ("Charge at 1 mA until pressure > 12 MPa or for 2 h", CurrentStep,
+         {"current": Current(1e-3, "A"), "direction": 1, "ends": (End("pressure_above", 12e6), End("time", 7200.0))}),
+        ("Discharge at 1 mA until thickness < 12 um or until voltage < 3 V", CurrentStep,
+         {"current": Current(1e-3, "A"), "direction": -1,
+          "ends": (End("thickness_below", pytest.approx(12e-6)), End("voltage_below", 3.0))}),
+        ("Rest for 1 h; record every 1 s or 1 mV", RestStep,
+         {"ends": (End("time", 3600.0),), "record": Recording(1.0, 1e-3, 0.0)}),
+    ],
+)
+def test_reads_the_newer_steps_and_end_conditions_in_si(text: str, kind: type, fields: dict) -> None:
+    assert parse_step(text, WHERE) == kind(text=text, where=WHERE, **fields)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("Charge at C/3 for 2 h and hold until C/20", "'and hold' holds the cut-off voltage: give one"),
+        ("Discharge at 2 mW until 2.5 V and hold until 1 uA", "'and hold' follows a constant current"),
+        ("Rest until dV/dt < 1 mV/h", "it ends only on what the bench does"),
+        ("Charge at 1 mA until pressure > 12 MPa", "add a time limit, e.g. 'or for 4 hours'"),
+        ("Charge at 1 mA until 12 MPa or for 1 h", "say which way the pressure goes, e.g. 'until pressure > 12 MPa'"),
+        ("Rest until dV/dt > 1 mV/h or for 1 h", "a relaxation ends when dV/dt falls below a threshold"),
+        ("Rest until dV/dt < 1 mV or for 1 h", "dV/dt threshold: '1 mV' is not a"),
+        ("Charge at 1 mA until capacity < 1 mAh", "the capacity of a step only grows"),
+        ("Charge at C/10 until 2 mAh/g", "is not a"),
+        ("Wait until pressure is stable within 0.1 MPa for 5 minutes", "a wait needs a time limit"),
+        ("Wait until pressure is stable within 0.1 MPa for 1 hour or for 5 minutes", "the time limit (300 s) is "
+         "shorter than the stable time (3600 s)"),
+        ("Ramp pressure to 30 MPa at 5 MPa", "ramp rate: '5 MPa' is not a"),
+        ("Ramp pressure to 30 MPa", 'cannot read this step; expected e.g. "Ramp pressure to 30 MPa at 5 MPa/min"'),
+        ("Discharge pulses at C/20 for 10 minutes with 1 hour rests until 2 h", "voltage limit: '2 h' is not a"),
+        ("Rest for 1 h; record every 5 MPa/s", "recording: '5 MPa/s' is not a time, a voltage or a pressure"),
+        ("Rest for 1 h; sample every 5 s", "cannot read the recording 'sample every 5 s'"),
+    ],
+)
+def test_refuses_a_malformed_newer_step_naming_where_what_and_why(text: str, problem: str) -> None:
+    messages = refusal(text)
+    assert all(message.startswith(f'{WHERE} ("{text}"): ') for message in messages)
+    assert any(problem in message for message in messages), messages

@@ -1,0 +1,446 @@
+"""The bench window: live plots, the bench, protocol and pressure panels, alarms, and run files.
+
+The window talks to a `Session` only, through a `RunWorker` that builds and runs
+it on its own thread; the engine's samples and events reach the window through
+a `LiveBuffer` that a timer drains on the GUI thread. So the window paints at
+its own pace and stays responsive when an instrument hangs, and nothing here
+touches an instrument.
+
+Settings (the last bench and protocol, the window's geometry and layout) live
+in QSettings, i.e. the platform's config folder (~/.config/stackpress on Linux).
+"""
+
+from __future__ import annotations
+
+import datetime
+import signal
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench
+from stackpress.data.analysis import CYCLE_COLUMNS, cycle_table
+from stackpress.data.runfile import read_run
+from stackpress.gui.live import COLUMNS, LiveBuffer
+from stackpress.gui.pacing import PacedClock
+from stackpress.gui.panels.alarms import AlarmBanner, EventLog
+from stackpress.gui.panels.bench import BenchPanel
+from stackpress.gui.panels.cycles import CycleTable
+from stackpress.gui.panels.pressure import PressurePanel
+from stackpress.gui.panels.protocol import ProtocolPanel
+from stackpress.gui.plots import RunPlots
+from stackpress.gui.runview import RunView
+from stackpress.gui.worker import RunWorker
+from stackpress.sample import Event
+from stackpress.session import Session
+
+DEFAULT_PROTOCOL = "demo"
+DEFAULT_SPEED = 1000.0  # simulated seconds per wall second: the demo's 50 h in about 3 minutes
+REFRESH_MS = 200  # how often the window takes in what the engine published
+CLOSE_WAIT = 30.0  # s: how long closing waits for the run's cleanup before it leaves it to finish alone
+SCREENSHOT_AFTER = 10.0  # wall seconds
+
+
+class MainWindow(QMainWindow):
+    """One bench, one protocol, one live run at a time; any number of run files open beside it."""
+
+    def __init__(
+        self,
+        bench: str | Path | None = None,
+        *,
+        protocol: str | Path | None = None,
+        speed: float = DEFAULT_SPEED,
+        runs_dir: Path = Path("runs"),
+        settings: QSettings | None = None,
+        autostart: bool = False,
+    ) -> None:
+        """`bench`/`protocol`: what to open (default: the last used, else sim-hydraulic and the demo);
+        `autostart`: start the protocol at once if the bench is simulated."""
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings("stackpress", "stackpress")
+        self.runs_dir = runs_dir
+        self.speed = speed
+        self.bench: Bench | None = None
+        self.buffer: LiveBuffer | None = None
+        self.worker: RunWorker | None = None
+        self.clock: PacedClock | None = None  # a simulated run's clock, whose speed the operator sets
+        self.run_path: Path | None = None
+        self._reported_error = False
+        self._cycles_key = (0, False)  # (cycle, run ended) the per-cycle table was last asked for
+        self._cycles_job: Future[pd.DataFrame] | None = None
+        self._analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stackpress-analysis")
+
+        self.banner = AlarmBanner()
+        self.plots = RunPlots()
+        self.bench_panel = BenchPanel(speed)
+        self.protocol_panel = ProtocolPanel()
+        self.pressure_panel = PressurePanel()
+        self.events = EventLog()
+        self.cycles = CycleTable()
+        self._layout()
+        self._menus()
+        self._connect()
+
+        self.open_bench(bench or self.settings.value("bench", DEFAULT_BENCH))
+        self.open_protocol(protocol or self.settings.value("protocol", DEFAULT_PROTOCOL))
+        if self.protocol_panel.protocol is None and protocol is None:
+            self.open_protocol(DEFAULT_PROTOCOL)  # the remembered file is gone or no longer valid
+        self._restore_layout()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start(REFRESH_MS)
+        if autostart and self.bench is not None and self.bench.simulated:
+            self.start()
+
+    # --- building ---------------------------------------------------------------------------
+
+    def _layout(self) -> None:
+        self.setWindowTitle("stackpress")
+        side = QSplitter(Qt.Orientation.Vertical)
+        for panel in (self.bench_panel, self.protocol_panel, self.pressure_panel):
+            side.addWidget(panel)
+        self.live_split = QSplitter(Qt.Orientation.Horizontal)
+        self.live_split.addWidget(self.plots)
+        self.live_split.addWidget(side)
+        self.live_split.setSizes([900, 380])
+        self.tabs = QTabWidget()
+        self.tabs.setTabsClosable(True)
+        self.tabs.addTab(self.live_split, "Live")
+        self.tabs.addTab(self.cycles, "Cycles")
+        self.tabs.addTab(self.events, "Events")
+        for fixed in range(3):
+            self.tabs.tabBar().setTabButton(fixed, self.tabs.tabBar().ButtonPosition.RightSide, None)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.resize(1400, 850)
+
+    def _menus(self) -> None:
+        file = self.menuBar().addMenu("&File")
+        self._action(file, "Open &bench…", self._choose_bench)
+        self._action(file, "Open &protocol…", self.protocol_panel.choose)
+        self._action(file, "Open &run…", self._choose_run)
+        file.addSeparator()
+        self._action(file, "&Export run…", self._export)
+        self._action(file, "Write &report…", self._report)
+        file.addSeparator()
+        self._action(file, "&Quit", self.close)
+        view = self.menuBar().addMenu("&View")
+        tools = self.addToolBar("View")
+        tools.setObjectName("view")
+        self.view_actions = {}
+        for name, text in (("follow", "&Follow"), ("whole", "&Whole run")):
+            action = self._action(view, text, lambda _=False, name=name: self.plots.set_view(name))
+            action.setCheckable(True)
+            tools.addAction(action)
+            self.view_actions[name] = action
+        self._show_view(self.plots.view)
+
+    def _action(self, menu: QMenu, text: str, slot: Callable[..., object]) -> QAction:
+        action = QAction(text, self)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _connect(self) -> None:
+        self.protocol_panel.open_requested.connect(self.open_protocol)
+        self.protocol_panel.start_requested.connect(self.start)
+        self.protocol_panel.pause_requested.connect(lambda: self.request("pause"))
+        self.protocol_panel.resume_requested.connect(lambda: self.request("resume"))
+        self.protocol_panel.skip_requested.connect(lambda: self.request("skip_step"))
+        self.protocol_panel.note_entered.connect(lambda text: self.request("note", text))
+        self.protocol_panel.abort_requested.connect(self.abort)
+        self.pressure_panel.setpoint_entered.connect(lambda pa: self.request("set_pressure", pa))
+        self.bench_panel.speed_changed.connect(self.set_speed)
+        self.tabs.tabCloseRequested.connect(self._close_tab)
+        self.plots.view_changed.connect(self._show_view)
+        self.banner.acknowledged.connect(lambda said: self.request("note", f"alarm acknowledged: {said}"))
+
+    # --- bench, protocol, run ---------------------------------------------------------------
+
+    def open_bench(self, name_or_path: str | Path) -> None:
+        try:
+            self.bench = load_bench(name_or_path)
+        except BenchError as exc:
+            self.banner.offer(Event(0.0, "fault", f"cannot open bench: {exc}"))
+            if self.bench is None:
+                self.bench = load_bench(DEFAULT_BENCH)
+        else:
+            self.settings.setValue("bench", str(name_or_path))
+        self.bench_panel.show_bench(self.bench)
+        if self.protocol_panel.source is not None:
+            self.open_protocol(self.protocol_panel.source)  # check it against the new bench
+
+    def open_protocol(self, name_or_path: str | Path) -> None:
+        if self.bench is not None and self.protocol_panel.open(name_or_path, self.bench) is not None:
+            self.settings.setValue("protocol", str(name_or_path))
+
+    def start(self) -> None:
+        """Start the open protocol on the bench: a new run file, a new live view."""
+        protocol, bench = self.protocol_panel.protocol, self.bench
+        if protocol is None or bench is None or self.running:
+            return
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.run_path = _new_run_path(self.runs_dir, protocol.name)
+        self.buffer = buffer = LiveBuffer()
+        self.clock = clock = PacedClock(self.speed) if bench.simulated else None
+        path = self.run_path
+        self.worker = RunWorker(
+            lambda: Session(protocol, bench, path, clock=clock, on_sample=(buffer.sample,), on_event=(buffer.event,))
+        )
+        self._reported_error = False
+        self._cycles_key = (0, False)
+        self._show_cycles(pd.DataFrame(columns=list(CYCLE_COLUMNS)))
+        self.plots.set_view("follow")
+        self.bench_panel.show_bench(bench)
+        self.protocol_panel.clear_step()
+        self.worker.start()
+        self.protocol_panel.set_state("connecting")
+
+    def request(self, name: str, *args: object) -> None:
+        """An operator's request to the running session: pause, resume, note, skip_step, set_pressure."""
+        if self.worker is not None:
+            self.worker.request(name, *args)
+
+    def abort(self) -> None:
+        if self.worker is not None:
+            self.worker.abort()
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and not self.worker.done
+
+    @property
+    def state(self) -> str:
+        """idle before any run, then the run's state (running, paused, finished, tripped, …)."""
+        if self.worker is None:
+            return "idle"
+        return self.worker.state
+
+    def set_speed(self, speed: float) -> None:
+        """Time acceleration of a simulated run: for the next run, and for the current one at once."""
+        self.speed = speed
+        if self.clock is not None:
+            self.clock.set_speed(speed)
+
+    # --- the live view ----------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Take in what the engine published since the last refresh, and show it."""
+        if self.buffer is None or self.worker is None:
+            return
+        samples, events = self.buffer.drain()
+        if samples:
+            self.plots.show_samples({name: self.buffer.column(name) for name in COLUMNS})
+            self.pressure_panel.show_sample(self.buffer.latest)
+        self.events.add(events)
+        for event in events:
+            self.banner.offer(event)
+            if event.kind == "step":
+                self.protocol_panel.show_step(event.data["step"], event.data["cycle"], event.message)
+        latest = self.buffer.latest
+        self.bench_panel.update_from(samples, events)
+        if self.worker.error is not None and not self._reported_error:
+            self._reported_error = True
+            t = latest.t if latest else 0.0
+            self.banner.offer(Event(t, "fault", f"the run stopped with an error: {self.worker.error}"))
+        self.protocol_panel.set_state(self.state)
+        self.pressure_panel.set_state(self.state)
+        self._update_cycles(latest.cycle if latest else 0)
+
+    def _update_cycles(self, cycle: int) -> None:
+        """Recompute the per-cycle table from the run file, off the GUI thread, when a cycle or the run ends.
+
+        From the file rather than the live buffer: capacities come from each step's first and last
+        samples, which the recorder keeps and the buffer may thin out on a long run."""
+        job = self._cycles_job
+        if job is not None and job.done():
+            self._cycles_job = None
+            if not job.cancelled() and job.exception() is None:
+                self._show_cycles(job.result())
+        key = (cycle, self.worker is not None and self.worker.done)
+        if self._cycles_job is None and self.run_path is not None and key != self._cycles_key:
+            self._cycles_key = key
+            self._cycles_job = self._analysis.submit(_cycle_table_of, self.run_path)
+
+    def _show_cycles(self, table: pd.DataFrame) -> None:
+        self.cycles.show_table(table)
+        self.plots.show_cycles(table)
+
+    # --- run files --------------------------------------------------------------------------
+
+    def open_run(self, path: str | Path) -> RunView:
+        view = RunView(Path(path))
+        self.tabs.addTab(view, Path(path).name)
+        self.tabs.setCurrentWidget(view)
+        return view
+
+    def current_run_path(self) -> Path | None:
+        """The run of the tab in front, else the live run."""
+        widget = self.tabs.currentWidget()
+        return widget.path if isinstance(widget, RunView) else self.run_path
+
+    def _show_view(self, view: str) -> None:
+        """Check the view's action; a pan or zoom by hand ("manual") unchecks both."""
+        for name, action in self.view_actions.items():
+            action.setChecked(name == view)
+
+    def _choose_bench(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a bench", "", "Benches (*.toml)")
+        if path and not self.running:
+            self.open_bench(path)
+
+    def _choose_run(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a run", str(self.runs_dir), "Runs (*.sqlite)")
+        if path:
+            self._attempt(lambda: self.open_run(path))
+
+    def _export(self) -> None:
+        from stackpress.data.export import export_run
+
+        run = self._run_for("export")
+        if run is not None:
+            out, _ = QFileDialog.getSaveFileName(self, "Export", str(run.with_suffix(".csv")),
+                                                 "Battery Data Format (*.csv *.parquet)")
+            if out:
+                self._attempt(lambda: self.statusBar().showMessage(f"wrote {export_run(run, Path(out))}"))
+
+    def _report(self) -> None:
+        from stackpress.data.report import make_report
+
+        run = self._run_for("report")
+        if run is not None:
+            out = QFileDialog.getExistingDirectory(self, "Write the report into")
+            if out:
+                self._attempt(lambda: self.statusBar().showMessage(f"wrote {make_report(run, Path(out))[0]}"))
+
+    def _run_for(self, what: str) -> Path | None:
+        run = self.current_run_path()
+        if run is None:
+            QMessageBox.information(self, "stackpress", f"No run to {what}: start one or open a run file.")
+        return run
+
+    def _attempt(self, action: Callable[[], object]) -> None:
+        """Do a file action (open, export, report) under a wait cursor; its failure is said in a message box."""
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            action()
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "stackpress", str(exc))
+        finally:
+            QApplication.restoreOverrideCursor()
+
+    def _close_tab(self, index: int) -> None:
+        if isinstance(self.tabs.widget(index), RunView):
+            self.tabs.removeTab(index)
+
+    # --- closing ----------------------------------------------------------------------------
+
+    def ask_close_choice(self) -> str:
+        """Ask the operator what to do with a run in progress: "stop", "abort" or "cancel"."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("A run is in progress")
+        box.setText("A run is in progress. Closing the window ends it; the bench is left in its safe state.")
+        stop = box.addButton("Stop cycling, hold pressure", QMessageBox.ButtonRole.AcceptRole)
+        abort = box.addButton("Abort the run", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return {stop: "stop", abort: "abort"}.get(box.clickedButton(), "cancel")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.running:
+            choice = self.ask_close_choice()
+            if choice == "cancel":
+                event.ignore()
+                return
+            self.shutdown("window closed: cycling stopped, pressure held" if choice == "stop"
+                          else "window closed: run aborted")
+        self.timer.stop()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window", self.saveState())
+        self.settings.setValue("layout", self.live_split.saveState())
+        self._analysis.shutdown(wait=False, cancel_futures=True)
+        event.accept()
+
+    def shutdown(self, reason: str) -> None:
+        """End the run with its cleanup (cycler off, actuator holding) and wait for it."""
+        if self.worker is not None:
+            self.worker.abort(reason)
+            if not self.worker.join(CLOSE_WAIT):
+                print(f"stackpress: the run's cleanup is still going after {CLOSE_WAIT:g} s; "
+                      "the process ends when it has", file=sys.stderr)
+            self.refresh()
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        window = self.settings.value("window")
+        if window is not None:
+            self.restoreState(window)
+        layout = self.settings.value("layout")
+        if layout is not None:
+            self.live_split.restoreState(layout)
+
+
+def _new_run_path(folder: Path, name: str) -> Path:
+    """NAME-DATE-TIME.sqlite in `folder`, with -2, -3, ... if runs were started within the same second."""
+    stem = f"{name}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    path, n = folder / f"{stem}.sqlite", 2
+    while path.exists():
+        path, n = folder / f"{stem}-{n}.sqlite", n + 1
+    return path
+
+
+def _cycle_table_of(path: Path) -> pd.DataFrame:
+    return cycle_table(read_run(path).samples)
+
+
+def main(bench: str | None = None, *, screenshot: str | None = None, after: float | None = None,
+         speed: float | None = None) -> int:
+    """Open the bench window (what `stackpress gui` does); with `screenshot`, run for `after` wall seconds
+    (default SCREENSHOT_AFTER), save a PNG of the window there and exit."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("stackpress")
+    window = MainWindow(bench, speed=speed or DEFAULT_SPEED, autostart=True)
+    window.show()
+
+    def interrupted(signum: int, _frame: object) -> None:  # Ctrl-C or a kill: end the run safely, then leave
+        window.shutdown(f"interrupted ({signal.Signals(signum).name})")
+        window.close()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupted)  # Python runs it on the next timer tick of the event loop
+    saved: list[bool] = []
+    if screenshot is not None:
+        def shoot() -> None:
+            window.refresh()
+            saved.append(window.grab().save(screenshot))
+            window.shutdown("screenshot taken")
+            window.close()
+
+        QTimer.singleShot(int((after if after is not None else SCREENSHOT_AFTER) * 1000), shoot)
+    code = app.exec()
+    if saved == [False]:
+        print(f"stackpress: could not write the screenshot {screenshot}", file=sys.stderr)
+        return 1
+    return code

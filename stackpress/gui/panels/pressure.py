@@ -1,0 +1,59 @@
+"""The pressure panel: the setpoint the regulator holds, what the load cell measures, and the actuator command.
+
+The operator may hold a new setpoint during a run; the engine checks it against
+the hard limit and the protocol's pressure window at its next tick, and a
+refusal shows in the event log. Manual jog of the actuator, the regulator's
+mode and gains, and auto-tune are not offered here yet (see the GUI's section
+in the README).
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
+
+from stackpress.sample import Sample
+
+
+class PressurePanel(QGroupBox):
+    setpoint_entered = Signal(float)  # Pa
+
+    def __init__(self) -> None:
+        super().__init__("Pressure")
+        self.setpoint = QLabel("–")
+        self.measured = QLabel("–")
+        self.error = QLabel("–")
+        self.actuator = QLabel("–")
+        self.new_setpoint = QDoubleSpinBox()
+        self.new_setpoint.setRange(0.0, 500.0)
+        self.new_setpoint.setDecimals(2)
+        self.new_setpoint.setSuffix(" MPa")
+        self.new_setpoint.setValue(10.0)
+        self.hold = QPushButton("Hold")
+        self.hold.clicked.connect(lambda: self.setpoint_entered.emit(self.new_setpoint.value() * 1e6))
+        entry = QHBoxLayout()
+        entry.addWidget(self.new_setpoint, 1)
+        entry.addWidget(self.hold)
+        form = QFormLayout(self)
+        form.addRow("setpoint", self.setpoint)
+        form.addRow("measured", self.measured)
+        form.addRow("deviation", self.error)
+        form.addRow("actuator command", self.actuator)
+        form.addRow("new setpoint", entry)
+        self.set_state("idle")
+
+    def set_state(self, state: str) -> None:
+        self.hold.setEnabled(state in ("running", "paused"))
+
+    def show_sample(self, s: Sample) -> None:
+        self.setpoint.setText("not held" if math.isnan(s.setpoint) else f"{s.setpoint / 1e6:.3f} MPa")
+        self.measured.setText(_or_dash(s.pressure / 1e6, "{:.3f} MPa"))
+        deviation = (s.pressure - s.setpoint) / s.setpoint * 100 if s.setpoint else math.nan
+        self.error.setText(_or_dash(deviation, "{:+.2f} %"))
+        self.actuator.setText(_or_dash(s.actuator, "{:.4g}"))
+
+
+def _or_dash(value: float, spec: str) -> str:
+    return "–" if math.isnan(value) else spec.format(value)

@@ -1,0 +1,49 @@
+"""Opening run files: finished and crashed runs, their plots and per-cycle table."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from stackpress.bench import load_bench
+from stackpress.clock import VirtualClock
+from stackpress.data.runfile import read_run
+from stackpress.protocols.load import load_protocol
+from stackpress.session import Session
+
+
+@pytest.fixture
+def finished_run(tmp_path: Path, short_protocol: Path) -> Path:
+    out = tmp_path / "done.sqlite"
+    Session(load_protocol(short_protocol), load_bench("sim-hydraulic"), out, clock=VirtualClock()).run()
+    return out
+
+
+def test_a_finished_run_opens_with_its_plots_and_cycle_table(make_window, finished_run: Path) -> None:
+    window = make_window()
+    view = window.open_run(finished_run)
+    samples = read_run(finished_run).samples
+    assert view.status == "finished"
+    assert window.tabs.currentWidget() is view
+    assert view.cycles.rowCount() == 2
+    assert float(view.cycles.item(0, 2).text()) > 0  # discharge capacity, mAh
+    assert len(view.plots.voltage.getData()[0]) == len(samples)
+    assert view.events.rowCount() > 0
+    assert window.current_run_path() == finished_run
+
+
+def test_a_crashed_run_opens_as_interrupted(make_window, finished_run: Path) -> None:
+    with sqlite3.connect(finished_run) as db:  # as if the process had died before closing it
+        db.execute("DELETE FROM meta WHERE key = 'closed'")
+    view = make_window().open_run(finished_run)
+    assert view.status == "interrupted"
+    assert "not closed" in view.header.text()
+
+
+def test_a_file_that_is_not_a_run_is_refused_by_name(make_window, tmp_path: Path) -> None:
+    other = tmp_path / "notes.sqlite"
+    other.write_text("not a database")
+    with pytest.raises(ValueError, match=r"notes\.sqlite"):
+        make_window().open_run(other)
