@@ -146,6 +146,7 @@ class Engine:
         self.on_fault = limits.on_fault  # "pause" or "stop"
         self.auto_resume = limits.resume == "auto"
         self.max_pause = limits.max_pause  # s
+        self.on_abort = limits.on_abort  # "hold" or "release"
         self._on_sample = tuple(on_sample)
         self._on_event = tuple(on_event)
         self._on_record = tuple(on_record)
@@ -562,9 +563,7 @@ class Engine:
                 if not math.isfinite(pressure):  # over range: at least the hard limit
                     pressure = self.interlocks.max_pressure
                 try:
-                    readback = self.actuator.read_command()
-                    self.actuator.command(self.regulator.back_off(self.safe_preload, pressure, readback))
-                    self._backed_off = True
+                    self._back_off(pressure)
                 except InstrumentError as exc:
                     self.emit(Event(t, "fault", f"backing off: {exc}", {"instrument": exc.instrument}))
 
@@ -688,6 +687,23 @@ class Engine:
         if self.runner.finished:
             self.state = "finished"
 
+    def _back_off(self, pressure: float) -> None:
+        """Command the actuator down from `pressure` Pa to the safe preload, at once (see regulator.back_off)."""
+        readback = self.actuator.read_command()
+        self.actuator.command(self.regulator.back_off(self.safe_preload, pressure, readback))
+        self._backed_off = True
+
+    def _release(self) -> None:
+        """An aborted run's cleanup with `on_abort = "release"`: down to the safe preload (the loop has ended)."""
+        self.regulator.release()
+        if not self.actuator.regulated:
+            self.actuator.stop()  # a preload set once cannot be taken back by command: it holds
+            return
+        pressure = self._last_force / self.area if self._last_force is not None else self.interlocks.max_pressure
+        self._back_off(pressure)
+        self.emit(Event(self.clock.now(), "pressure", f"released to the safe preload, {self.safe_preload / 1e6:g} MPa",
+                        {"setpoint": self.safe_preload}))
+
     def _try(self, action: Callable[[], None], t: float) -> None:
         try:
             action()
@@ -695,9 +711,12 @@ class Engine:
             self.emit(Event(t, "fault", str(exc), {"instrument": exc.instrument}))
 
     def _cleanup(self) -> None:
-        """Cycler output off and actuator held, each tried even if the other fails."""
+        """Cycler output off and actuator held (or, aborted with `on_abort = "release"`, down to the safe
+        preload), each tried even if the other fails."""
         t = self.clock.now()
         actions = [self.cycler.rest] if self._backed_off else [self.cycler.rest, self.actuator.stop]
+        if self.state == "aborted" and self.on_abort == "release" and not self._backed_off:
+            actions[1:] = [self._release]
         for action in actions:
             try:
                 action()

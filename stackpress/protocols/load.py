@@ -11,6 +11,8 @@ A protocol is a TOML file:
     resume = "operator"                   # optional: "operator" (default) or "auto" (after an instrument
                                           # fault only, as soon as the instrument answers again)
     max_pause = "1 h"                     # optional: a longer pause aborts the run (default 1 h)
+    on_abort = "hold"                     # optional: "hold" (default) or "release" (to the bench's safe
+                                          # preload): where an aborted run leaves the pressure
     [[block]]                             # one or more
     name = "cycling"                      # optional
     repeat = 5                            # optional; default 1
@@ -38,6 +40,7 @@ from stackpress.protocols.parse import measure, parse_step, read_recording, read
 from stackpress.protocols.script import load_script
 from stackpress.protocols.steps import (
     DEFAULT_RECORDING,
+    ON_ABORT,
     ON_FAULT,
     RESUME,
     Block,
@@ -60,8 +63,8 @@ from stackpress.protocols.steps import (
 )
 
 _TOP_KEYS = ("name", "limits", "record", "block")
-_LIMIT_KEYS = ("voltage", "pressure_window", "on_fault", "resume", "max_pause")
-_CHOICES = {"on_fault": ON_FAULT, "resume": RESUME}
+_LIMIT_KEYS = ("voltage", "pressure_window", "on_fault", "resume", "max_pause", "on_abort")
+_CHOICES = {"on_fault": ON_FAULT, "resume": RESUME, "on_abort": ON_ABORT}
 _BLOCK_KEYS = ("name", "repeat", "until", "record", "steps", "block")
 _RANGE_EXAMPLES = {
     "voltage": 'voltage = ["2.5 V", "4.3 V"]',

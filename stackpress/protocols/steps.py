@@ -242,6 +242,7 @@ INSTANT_STEPS = (PressureStep, ReleaseStep)  # take no time: the runner moves st
 
 ON_FAULT = ("pause", "stop")  # what a lost instrument or a pressure alarm does to the run
 RESUME = ("operator", "auto")  # who ends a pause once its cause is gone
+ON_ABORT = ("hold", "release")  # where an aborted run leaves the pressure: held, or down to the safe preload
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +255,8 @@ class Limits:
     "operator" waits for `Engine.resume()`; a pressure alarm (pressure lost, regulator
     saturated, actuator at its travel limit or not following) always waits for the
     operator. `max_pause` s: a pause that lasts longer aborts the run (with its cleanup).
+    `on_abort`: an aborted run's cleanup leaves the actuator holding ("hold") or brings the
+    pressure down to the bench's safe preload ("release"); the cycler output goes off either way.
     """
 
     voltage_min: float
@@ -263,6 +266,7 @@ class Limits:
     on_fault: str = "pause"
     resume: str = "operator"
     max_pause: float = 3600.0
+    on_abort: str = "hold"
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,3 +145,18 @@ def test_a_note_asked_for_with_an_abort_is_recorded_before_the_run_ends():
     holder["engine"] = bench.engine
     assert bench.engine.run() == "aborted"
     assert bench.event("note").message == "smoke from the fixture" and bench.event("note").t == 101.0
+
+
+@pytest.mark.parametrize(("on_abort", "force"), [("hold", 10e6 * AREA), ("release", 5e6 * AREA)])
+def test_an_aborted_run_leaves_the_pressure_held_or_released_as_the_protocol_says(on_abort, force):
+    holder = {}
+
+    def operator(sample):
+        if sample.t == 100.0:
+            holder["engine"].abort("enough")
+
+    bench = Bench(HOLD, watch=operator, on_abort=on_abort)
+    holder["engine"] = bench.engine
+    assert bench.engine.run() == "aborted"
+    assert bench.actuator.force == pytest.approx(force, rel=1e-3)  # the bench's safe preload is 5 MPa
+    assert bench.cycler.commands[-1] == ("rest",)

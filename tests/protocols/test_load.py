@@ -133,10 +133,10 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
          "p.toml: unknown key 'stpes'; expected name, limits, record, block"),
         (one_block("Rest for 1 h").replace(LIMITS, LIMITS + "volts = 3\n"),
          "p.toml, limits: unknown key 'volts' (did you mean 'voltage'?); expected voltage, pressure_window, "
-         "on_fault, resume, max_pause"),
+         "on_fault, resume, max_pause, on_abort"),
         (one_block("Rest for 1 h").replace(LIMITS, LIMITS + 'on_falt = "pause"\n'),
          "p.toml, limits: unknown key 'on_falt' (did you mean 'on_fault'?); expected voltage, pressure_window, "
-         "on_fault, resume, max_pause"),
+         "on_fault, resume, max_pause, on_abort"),
         (one_block("Rest for 1 h", extra="repaet = 5\n"),
          "p.toml, block 1: unknown key 'repaet' (did you mean 'repeat'?); expected name, repeat, until, record, "
          "steps, block"),
@@ -438,3 +438,10 @@ def test_a_nested_block_is_checked_like_any_other() -> None:
         "nested.toml, block 2.2",
         'nested.toml, block 2.2, step 1 ("Charge at C/3 untill 4.2 V") at line 16',
     ]
+
+
+def test_on_abort_must_be_hold_or_release() -> None:
+    text = one_block("Rest for 1 h").replace(LIMITS, LIMITS + 'on_abort = "relase"\n')
+    with pytest.raises(ProtocolError, match=r"on_abort must be 'hold' or 'release', not 'relase' \(did you mean"):
+        parse_protocol_text(text, "p.toml")
+    assert parse_protocol_text(text.replace("relase", "release"), "p.toml").limits.on_abort == "release"
