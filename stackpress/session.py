@@ -25,6 +25,7 @@ from stackpress.bench import Bench, parse_bench
 from stackpress.clock import Clock
 from stackpress.control.engine import Engine
 from stackpress.control.interlocks import Interlocks
+from stackpress.control.pid import Gains
 from stackpress.control.regulator import PressureRegulator, Regulator
 from stackpress.data.recorder import Recorder, RecordingPolicy
 from stackpress.data.runfile import last_checkpoint, last_sample_time, read_meta
@@ -239,6 +240,15 @@ class Session:
     def automatic(self) -> None:
         """The regulator takes the actuator back, bumpless."""
         self.engine.operate("automatic")
+
+    def set_gains(self, gains: Gains) -> None:
+        """New regulator gains (units as in the bench's [regulator]) from the next tick; refused if not positive."""
+        self.engine.operate("gains", gains)
+
+    @property
+    def gains(self) -> Gains:
+        """The regulator's gains now."""
+        return self.engine.regulator.gains
 
     @property
     def actuator_command(self) -> tuple[str, tuple[float, float]]:

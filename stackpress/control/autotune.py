@@ -265,6 +265,14 @@ class RelayTuner:
     def automatic(self) -> None:
         raise ValueError("the auto-tune drives the actuator already")
 
+    def retune(self, gains: Gains) -> None:
+        raise ValueError("the auto-tune is finding the gains: wait for its result")
+
+    @property
+    def gains(self) -> Gains:
+        """The gains it started from (its result is in `result()`)."""
+        return self._inner.gains
+
     def stop(self, reason: str) -> None:
         """End the tuning (failed, for `reason`): from the next tick the actuator is held at the bias."""
         if not self.finished:

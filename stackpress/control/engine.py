@@ -21,6 +21,7 @@ done (a typo at the bench must never end a run):
                The interlocks stay armed: an over-pressure still trips and backs off.
     jog        manual, moved by this much from the actuator's last readback.
     automatic  back to the regulator, bumpless (running only).
+    gains      new regulator gains (a pid.Gains), from the next tick; the integral carries over.
 
 States and what the instruments are told:
 
@@ -87,7 +88,7 @@ from stackpress.protocols.runner import Runner
 from stackpress.sample import Event, Sample
 
 SPIKE_JUMP = 2e6  # Pa: a load-cell reading that far from the last one is confirmed by a second read
-OPERATOR_REQUESTS = ("note", "skip", "setpoint", "manual", "jog", "automatic")
+OPERATOR_REQUESTS = ("note", "skip", "setpoint", "manual", "jog", "automatic", "gains")
 RESUME_TICKS = 3  # an automatic resume waits until every instrument has answered on this many ticks
 _NO_READING = CyclerReading(math.nan, math.nan, math.nan, math.nan)
 
@@ -383,6 +384,10 @@ class Engine:
             raise ValueError("the regulator is in automatic already")
         self.regulator.automatic()
         return "automatic: the regulator drives the actuator again"
+
+    def _operate_gains(self, gains: Any, _sample: Sample) -> str:
+        self.regulator.retune(gains)
+        return f"regulator gains kp = {gains.kp:.4g}, ki = {gains.ki:.4g}, kd = {gains.kd:.4g}"
 
     def _check_manual(self, command: float) -> None:
         """Refuse a manual command outside the actuator's range, or a force above the hard limit."""

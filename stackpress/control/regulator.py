@@ -79,6 +79,7 @@ class Regulator(Protocol):
     """What the engine drives the actuator through: a PressureRegulator, or an auto-tuner in its place."""
 
     mode: str  # "auto" or "manual"
+    gains: Gains
 
     @property
     def setpoint(self) -> float: ...  # Pa; NaN while no pressure is held
@@ -97,6 +98,8 @@ class Regulator(Protocol):
     def manual(self, command: float | None = None) -> None: ...
 
     def automatic(self) -> None: ...
+
+    def retune(self, gains: Gains) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +257,14 @@ class PressureRegulator:
         low, high = self.command_range
         self._manual_command = min(max(command, low), high) if math.isfinite(command) else math.nan
         self.mode = "manual"
+
+    def retune(self, gains: Gains) -> None:
+        """New gains from the next update on (the operator's, or an auto-tune's); the integral carries over."""
+        values = (gains.kp, gains.ki, gains.kd)
+        if not (all(math.isfinite(v) and v >= 0 for v in values) and gains.kp > 0):
+            raise ValueError(f"gains must be finite, kp above zero and ki, kd not negative: {gains}")
+        self.gains = gains
+        (self._pi if self._position else self._pid).gains = gains
 
     def automatic(self) -> None:
         """Back to automatic, bumpless: from the manual command and the measured pressure, ramping to the setpoint."""

@@ -6,6 +6,7 @@ and is refused with a warning event (never a trip) when it cannot be done.
 
 import pytest
 
+from stackpress.control.pid import Gains
 from tests.control.protocols import charge, discharge, pressure, protocol, rest
 from tests.control.test_engine import AREA, Bench
 
@@ -160,3 +161,12 @@ def test_an_aborted_run_leaves_the_pressure_held_or_released_as_the_protocol_say
     assert bench.engine.run() == "aborted"
     assert bench.actuator.force == pytest.approx(force, rel=1e-3)  # the bench's safe preload is 5 MPa
     assert bench.cycler.commands[-1] == ("rest",)
+
+
+def test_new_gains_take_effect_at_the_next_tick_and_bad_ones_are_refused():
+    bench = bench_with(HOLD, {100.0: ("gains", Gains(0.8, 0.3)), 200.0: ("gains", Gains(-1.0, 0.3))})
+    assert bench.engine.run() == "finished"
+    assert bench.engine.regulator.gains == Gains(0.8, 0.3)
+    assert "kp = 0.8, ki = 0.3" in operator_events(bench)[0].message
+    [warning] = warnings(bench)
+    assert "'gains' refused: gains must be finite, kp above zero" in warning
