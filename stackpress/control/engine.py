@@ -684,7 +684,7 @@ class Engine:
             setpoint = self.regulator.setpoint
             if not math.isnan(setpoint):  # re-engage from where the actuator is now: bumpless
                 self.regulator.release()
-                self.regulator.hold(setpoint, self.actuator.read_command())
+                self.regulator.hold(setpoint, self.actuator.read_command(), self.runner.pressure_rate)
                 self.watch.engage()
             elif not self.regulator.active and self.runner.pressure_setpoint is not None:
                 self._hold_pressure(self.runner.pressure_setpoint, t)  # it failed to engage before the pause

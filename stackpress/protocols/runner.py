@@ -183,6 +183,12 @@ class Runner:
         active.history.clear()  # the voltage relaxed meanwhile: dV/dt starts again
         return self._electrical(active)
 
+    @property
+    def pressure_rate(self) -> float | None:
+        """Pa/s: the rate of the pressure ramp in progress, else None (a ramp resumed after a pause goes on at it)."""
+        active = self._active
+        return active.step.rate if active is not None and isinstance(active.step, RampStep) else None
+
     def skip(self, t: float) -> list[Command]:
         """End the current step now and go on with the next one (the engine records the operator's event)."""
         if self.finished or self._active is None:

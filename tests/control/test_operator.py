@@ -7,7 +7,7 @@ and is refused with a warning event (never a trip) when it cannot be done.
 import pytest
 
 from stackpress.control.pid import Gains
-from tests.control.protocols import charge, discharge, pressure, protocol, rest
+from tests.control.protocols import charge, discharge, from_text, pressure, protocol, rest
 from tests.control.test_engine import AREA, Bench
 
 HOLD = protocol((1, [pressure(10), rest(600)]))
@@ -170,3 +170,13 @@ def test_new_gains_take_effect_at_the_next_tick_and_bad_ones_are_refused():
     assert "kp = 0.8, ki = 0.3" in operator_events(bench)[0].message
     [warning] = warnings(bench)
     assert "'gains' refused: gains must be finite, kp above zero" in warning
+
+
+def test_a_pressure_ramp_paused_halfway_goes_on_at_its_own_rate():
+    proto = from_text('steps = ["Hold pressure at 10 MPa", "Ramp pressure to 30 MPa at 6 MPa/min", "Rest for 1 min"]')
+    bench = bench_with(proto, {50.0: ("pause", "look"), 150.0: ("resume", None)})
+    assert bench.engine.run() == "finished"
+    after = [bench.at(t).pressure for t in (160.0, 200.0)]
+    assert after[1] - after[0] == pytest.approx(40 * 0.1e6, rel=0.1)  # 6 MPa/min, not the regulator's slew rate
+    assert bench.at(160.0).pressure < 20e6
+    assert bench.samples[-1].pressure == pytest.approx(30e6, rel=1e-3)
