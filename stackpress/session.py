@@ -107,6 +107,9 @@ class Session:
         checkpoint = last_checkpoint(path)
         if checkpoint is None:
             raise ResumeError(f"{path}: the run stored no checkpoint before it stopped: nothing to resume from")
+        if meta["protocol_source"].endswith(".py"):
+            raise ResumeError(f"{path}: its protocol is a Python script ({meta['protocol_source']}), whose place in "
+                              "its generator cannot be stored: start the script again on a new run file")
         protocol = parse_protocol_text(meta["protocol"], meta["protocol_source"])
         bench = parse_bench(
             tomllib.loads(meta["bench"]), text=meta["bench"], source=meta["bench_source"],

@@ -12,9 +12,11 @@ from contextlib import closing
 
 import pytest
 
+from stackpress.bench import load_bench
 from stackpress.data.analysis import cycle_table
 from stackpress.data.recorder import Recorder
 from stackpress.data.runfile import read_run
+from stackpress.protocols.load import load_protocol
 from stackpress.session import ResumeError, Session
 from tests.helpers import C3_CYCLING, run_in_memory
 
@@ -108,3 +110,12 @@ def test_a_run_without_a_checkpoint_cannot_be_resumed(tmp_path):
         pass  # no sample, no checkpoint: the process died before its first
     with pytest.raises(ResumeError, match="no checkpoint"):
         Session.continue_run(path)
+
+
+def test_a_script_protocols_run_is_refused_with_the_reason(tmp_path):
+    script = tmp_path / "short.py"
+    script.write_text('LIMITS = {"voltage": ["2.5 V", "4.3 V"]}\n\n\ndef protocol(run):\n'
+                      '    yield "Hold pressure at 10 MPa"\n    yield "Rest for 10 minutes"\n')
+    Session(load_protocol(script), load_bench("sim-hydraulic"), tmp_path / "script.sqlite").run()
+    with pytest.raises(ResumeError, match=r"its protocol is a Python script \(.*short\.py\).*start the script again"):
+        Session.continue_run(tmp_path / "script.sqlite")
