@@ -1,13 +1,16 @@
 """The bench window (PySide6 + pyqtgraph), `stackpress gui`.
 
     app.py       the main window and `main()`
-    worker.py    the session on its own thread (instruments and engine never on the GUI thread)
+    worker.py    a session, an auto-tune or an instrument check on its own thread (never on the GUI thread)
     live.py      the buffer the engine's callbacks fill and the window drains, in bounded memory
     pacing.py    virtual time paced to the wall: the time acceleration of a simulated run
     plots.py     the run's plots, live or from a run file; decimate.py cuts curves to the view
     runview.py   a run file, browsed
-    panels/      bench, protocol, pressure, alarms and events, per-cycle table
+    units.py     the actuator's command unit as the operator reads it (N, µm) and the regulator's gains
+    panels/      bench, protocol, pressure, regulator, auto-tune, alarms and events, per-cycle table
 
-Nothing here imports a driver: the window talks to `stackpress.session.Session` only.
+The window talks to `stackpress.session.Session` only, never to an instrument; the one
+exception is "Connect & check" on a real bench, which runs what `stackpress check` runs
+(`stackpress.drivers.connect.check`) on a thread of its own, between runs.
 Importing this package needs the `gui` extra; the rest of stackpress does not.
 """

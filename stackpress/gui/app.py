@@ -1,10 +1,12 @@
-"""The bench window: live plots, the bench, protocol and pressure panels, alarms, and run files.
+"""The bench window: live plots, the bench, protocol, pressure, regulator and auto-tune panels, alarms, run files.
 
 The window talks to a `Session` only, through a `RunWorker` that builds and runs
 it on its own thread; the engine's samples and events reach the window through
 a `LiveBuffer` that a timer drains on the GUI thread. So the window paints at
 its own pace and stays responsive when an instrument hangs, and nothing here
-touches an instrument.
+touches an instrument. An auto-tune (a run of its own) and a real bench's
+instrument check are jobs on threads of their own too, polled by the same timer;
+one of a run, an auto-tune and a check has the bench at a time (`busy`).
 
 Settings (the last bench and protocol, the window's geometry and layout) live
 in QSettings, i.e. the platform's config folder (~/.config/stackpress on Linux).
@@ -12,9 +14,12 @@ in QSettings, i.e. the platform's config folder (~/.config/stackpress on Linux).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import functools
 import signal
 import sys
+import tomllib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -34,7 +39,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench
+from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench, parse_bench
+from stackpress.control.autotune import TuneRefused, autotune, check_tunable
+from stackpress.control.pid import Gains
 from stackpress.data.analysis import CYCLE_COLUMNS, cycle_table
 from stackpress.data.runfile import read_run
 from stackpress.gui.live import COLUMNS, LiveBuffer
@@ -44,9 +51,12 @@ from stackpress.gui.panels.bench import BenchPanel
 from stackpress.gui.panels.cycles import CycleTable
 from stackpress.gui.panels.pressure import PressurePanel
 from stackpress.gui.panels.protocol import ProtocolPanel
+from stackpress.gui.panels.regulator import RegulatorPanel
+from stackpress.gui.panels.tune import TunePanel
 from stackpress.gui.plots import RunPlots
 from stackpress.gui.runview import RunView
-from stackpress.gui.worker import RunWorker
+from stackpress.gui.worker import Job, RunWorker, TuneJob
+from stackpress.protocols.load import parse_protocol_text
 from stackpress.sample import Event
 from stackpress.session import Session
 
@@ -55,6 +65,7 @@ DEFAULT_SPEED = 1000.0  # simulated seconds per wall second: the demo's 50 h in 
 REFRESH_MS = 200  # how often the window takes in what the engine published
 CLOSE_WAIT = 30.0  # s: how long closing waits for the run's cleanup before it leaves it to finish alone
 SCREENSHOT_AFTER = 10.0  # wall seconds
+REFUSAL_SHOWN_MS = 15_000  # how long a refused operator request stays in the status bar
 
 
 class MainWindow(QMainWindow):
@@ -81,6 +92,9 @@ class MainWindow(QMainWindow):
         self.worker: RunWorker | None = None
         self.clock: PacedClock | None = None  # a simulated run's clock, whose speed the operator sets
         self.run_path: Path | None = None
+        self.gains_override: Gains | None = None  # gains the next run starts with instead of the bench's
+        self.tune_job: TuneJob | None = None
+        self.check_job: Job | None = None  # a real bench's instruments being checked
         self._reported_error = False
         self._cycles_key = (0, False)  # (cycle, run ended) the per-cycle table was last asked for
         self._cycles_job: Future[pd.DataFrame] | None = None
@@ -91,6 +105,8 @@ class MainWindow(QMainWindow):
         self.bench_panel = BenchPanel(speed)
         self.protocol_panel = ProtocolPanel()
         self.pressure_panel = PressurePanel()
+        self.regulator_panel = RegulatorPanel()
+        self.tune_panel = TunePanel()
         self.events = EventLog()
         self.cycles = CycleTable()
         self._layout()
@@ -113,8 +129,14 @@ class MainWindow(QMainWindow):
     def _layout(self) -> None:
         self.setWindowTitle("stackpress")
         side = QSplitter(Qt.Orientation.Vertical)
-        for panel in (self.bench_panel, self.protocol_panel, self.pressure_panel):
+        self.pressure_tabs = QTabWidget()
+        for panel, title in ((self.pressure_panel, "Pressure"), (self.regulator_panel, "Regulator"),
+                             (self.tune_panel, "Auto-tune")):
+            panel.setTitle("")  # the tab says it
+            self.pressure_tabs.addTab(panel, title)
+        for panel in (self.bench_panel, self.protocol_panel, self.pressure_tabs):
             side.addWidget(panel)
+        side.setSizes([260, 340, 250])
         self.live_split = QSplitter(Qt.Orientation.Horizontal)
         self.live_split.addWidget(self.plots)
         self.live_split.addWidget(side)
@@ -169,7 +191,15 @@ class MainWindow(QMainWindow):
         self.protocol_panel.note_entered.connect(lambda text: self.request("note", text))
         self.protocol_panel.abort_requested.connect(self.abort)
         self.pressure_panel.setpoint_entered.connect(lambda pa: self.request("set_pressure", pa))
+        self.regulator_panel.manual_requested.connect(lambda: self.request("manual"))
+        self.regulator_panel.automatic_requested.connect(lambda: self.request("automatic"))
+        self.regulator_panel.jog_requested.connect(lambda delta: self.request("jog", delta))
+        self.regulator_panel.gains_entered.connect(self.set_gains)
+        self.tune_panel.tune_requested.connect(self.tune)
+        self.tune_panel.cancel_requested.connect(self.cancel_tune)
+        self.tune_panel.use_requested.connect(self.set_gains)
         self.bench_panel.speed_changed.connect(self.set_speed)
+        self.bench_panel.check_requested.connect(self.check_instruments)
         self.tabs.tabCloseRequested.connect(self._close_tab)
         self.plots.view_changed.connect(self._show_view)
         self.banner.acknowledged.connect(lambda said: self.request("note", f"alarm acknowledged: {said}"))
@@ -185,9 +215,17 @@ class MainWindow(QMainWindow):
                 self.bench = load_bench(DEFAULT_BENCH)
         else:
             self.settings.setValue("bench", str(name_or_path))
-        self.bench_panel.show_bench(self.bench)
+        self._use_bench(self.bench)
         if self.protocol_panel.source is not None:
             self.open_protocol(self.protocol_panel.source)  # check it against the new bench
+
+    def _use_bench(self, bench: Bench) -> None:
+        self.bench = bench
+        self.bench_panel.show_bench(bench)
+        self.gains_override = None  # another bench: another fixture
+        self.regulator_panel.set_actuator(None)
+        self.regulator_panel.show_gains(bench.gains, next_run=True)
+        self._show_state()
 
     def open_protocol(self, name_or_path: str | Path) -> None:
         if self.bench is not None and self.protocol_panel.open(name_or_path, self.bench) is not None:
@@ -195,28 +233,62 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """Start the open protocol on the bench: a new run file, a new live view."""
-        protocol, bench = self.protocol_panel.protocol, self.bench
-        if protocol is None or bench is None or self.running:
+        protocol, bench = self.protocol_panel.protocol, self.next_run_bench()
+        if protocol is None or bench is None or self.busy:
             return
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        self.run_path = _new_run_path(self.runs_dir, protocol.name)
-        self.buffer = buffer = LiveBuffer()
-        self.clock = clock = PacedClock(self.speed) if bench.simulated else None
-        path = self.run_path
-        self.worker = RunWorker(
-            lambda: Session(protocol, bench, path, clock=clock, on_sample=(buffer.sample,), on_event=(buffer.event,))
-        )
+        path = _new_run_path(self.runs_dir, protocol.name)
+        buffer = LiveBuffer()
+        clock = PacedClock(self.speed) if bench.simulated else None
+        self.bench_panel.show_bench(bench)
+        self._go_live(path, buffer, clock, lambda: Session(protocol, bench, path, clock=clock,
+                                                           on_sample=(buffer.sample,), on_event=(buffer.event,)))
+
+    def continue_run(self, path: Path) -> None:
+        """Go on with a crashed run (its file never closed) from its last checkpoint, appending to its file.
+
+        It becomes the live run, on its own bench and protocol (the run file's copies), and
+        its live view starts with what the file holds. `Session.continue_run` builds the run's
+        clock: a simulated run goes on in virtual time as fast as it computes, so the time
+        acceleration does not apply to it."""
+        if self.busy:
+            QMessageBox.information(self, "stackpress", "A run or an auto-tune has the bench: continue after it.")
+            return
+        run = read_run(path)
+        meta = run.meta
+        protocol = parse_protocol_text(meta["protocol"], meta["protocol_source"])
+        bench = parse_bench(tomllib.loads(meta["bench"]), text=meta["bench"], source=meta["bench_source"],
+                            default_name=meta["bench_name"])
+        buffer = LiveBuffer()
+        buffer.load({name: run.samples[name].to_numpy(dtype=float) for name in COLUMNS})
+        self._use_bench(bench)
+        self.bench_panel.speed.setEnabled(False)
+        self.protocol_panel.show_protocol(protocol, bench, f"{path.name} (continued)")
+        for index in reversed(range(self.tabs.count())):  # its file is the live run's now
+            widget = self.tabs.widget(index)
+            if isinstance(widget, RunView) and widget.path == path:
+                self.tabs.removeTab(index)
+        self.tabs.setCurrentWidget(self.live_split)
+        self._go_live(path, buffer, None, lambda: Session.continue_run(path, on_sample=(buffer.sample,),
+                                                                       on_event=(buffer.event,)))
+
+    def _go_live(self, path: Path, buffer: LiveBuffer, clock: PacedClock | None,
+                 make_session: Callable[[], Session]) -> None:
+        """Make the run of `make_session` (recording to `path`) the live one, and start it on its thread."""
+        self.run_path, self.buffer, self.clock = path, buffer, clock
+        self.worker = RunWorker(make_session)
         self._reported_error = False
         self._cycles_key = (0, False)
         self._show_cycles(pd.DataFrame(columns=list(CYCLE_COLUMNS)))
         self.plots.set_view("follow")
-        self.bench_panel.show_bench(bench)
         self.protocol_panel.clear_step()
+        self.regulator_panel.set_actuator(None)
         self.worker.start()
         self.protocol_panel.set_state("connecting")
 
     def request(self, name: str, *args: object) -> None:
-        """An operator's request to the running session: pause, resume, note, skip_step, set_pressure."""
+        """An operator's request to the running session: pause, resume, note, skip_step, set_pressure, manual,
+        jog, automatic, set_gains (see `Session`)."""
         if self.worker is not None:
             self.worker.request(name, *args)
 
@@ -224,13 +296,79 @@ class MainWindow(QMainWindow):
         if self.worker is not None:
             self.worker.abort()
 
+    def set_gains(self, gains: Gains) -> None:
+        """The operator's gains: for the running session at its next tick, else for the next run."""
+        if self.running:
+            self.request("set_gains", gains)
+        elif self.bench is not None:
+            self.gains_override = gains
+            self.regulator_panel.show_gains(gains, next_run=True)
+
+    def next_run_bench(self) -> Bench | None:
+        """The open bench, with the operator's gains if any (an auto-tune's, or typed in)."""
+        if self.bench is None or self.gains_override is None:
+            return self.bench
+        return dataclasses.replace(self.bench, gains=self.gains_override)
+
+    def tune(self, setpoint: float) -> None:
+        """A relay auto-tune at `setpoint` Pa on a thread, as a run of its own (its file in the runs folder)."""
+        bench = self.next_run_bench()
+        if bench is None or self.busy:
+            return
+        try:
+            check_tunable(bench, setpoint)  # refused before anything moves
+        except TuneRefused as exc:
+            self.tune_panel.show_refusal(str(exc))
+            return
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        out = _new_run_path(self.runs_dir, "autotune")
+        self.tune_job = TuneJob(functools.partial(autotune, bench, setpoint, out=out))
+        self.tune_panel.begin()
+        self.tune_job.start()
+        self._show_state()
+
+    def check_instruments(self) -> None:
+        """`stackpress check` on the open (real) bench, on a thread: connect, identify and read each instrument once."""
+        from stackpress.drivers.connect import check  # the window never drives an instrument: this job does
+
+        bench = self.bench
+        if bench is None or bench.simulated or self.busy:
+            return
+        self.check_job = Job(functools.partial(check, bench.tables, base_dir=Path(bench.source).parent),
+                             "stackpress-check")
+        self.bench_panel.begin_check()
+        self.check_job.start()
+        self._show_state()
+
+    def cancel_tune(self) -> None:
+        if self.tune_job is not None:
+            self.tune_job.cancel()
+
     @property
     def running(self) -> bool:
         return self.worker is not None and not self.worker.done
 
     @property
+    def tuning(self) -> bool:
+        return self.tune_job is not None and not self.tune_job.done
+
+    @property
+    def checking(self) -> bool:
+        return self.check_job is not None and not self.check_job.done
+
+    @property
+    def busy(self) -> bool:
+        """A run, an auto-tune or a check has the bench."""
+        return self.running or self.tuning or self.checking
+
+    @property
     def state(self) -> str:
-        """idle before any run, then the run's state (running, paused, finished, tripped, …)."""
+        """"tuning" or "checking" while an auto-tune or an instrument check has the bench, else "idle" before
+        any run, then the run's state (connecting, running, paused, finished, tripped, …)."""
+        if self.tuning:
+            return "tuning"
+        if self.checking:
+            return "checking"
         if self.worker is None:
             return "idle"
         return self.worker.state
@@ -244,27 +382,71 @@ class MainWindow(QMainWindow):
     # --- the live view ----------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Take in what the engine published since the last refresh, and show it."""
+        """Take in what the engine (and an auto-tune) published since the last refresh, and show it."""
+        self._refresh_tune()
+        self._refresh_check()
         if self.buffer is None or self.worker is None:
+            self._show_state()
             return
+        session = self.worker.session
+        if session is not None and self.regulator_panel.command_unit is None:  # just connected
+            self.regulator_panel.set_actuator(session.actuator_command[0])
+            self.regulator_panel.show_gains(session.gains)
         samples, events = self.buffer.drain()
         if samples:
             self.plots.show_samples({name: self.buffer.column(name) for name in COLUMNS})
             self.pressure_panel.show_sample(self.buffer.latest)
+            self.regulator_panel.show_sample(self.buffer.latest)
         self.events.add(events)
+        self.regulator_panel.take_events(events)
         for event in events:
             self.banner.offer(event)
+            if event.kind == "warning" and "request" in event.data:  # a refused request: whichever tab is in front
+                self.statusBar().showMessage(event.message, REFUSAL_SHOWN_MS)
             if event.kind == "step":
                 self.protocol_panel.show_step(event.data["step"], event.data["cycle"], event.message)
         latest = self.buffer.latest
+        if latest is not None and self.running:
+            self.protocol_panel.show_elapsed(latest.t, self.clock.speed if self.clock is not None else None)
         self.bench_panel.update_from(samples, events)
         if self.worker.error is not None and not self._reported_error:
             self._reported_error = True
             t = latest.t if latest else 0.0
             self.banner.offer(Event(t, "fault", f"the run stopped with an error: {self.worker.error}"))
-        self.protocol_panel.set_state(self.state)
-        self.pressure_panel.set_state(self.state)
+        self._show_state()
         self._update_cycles(latest.cycle if latest else 0)
+
+    def _show_state(self) -> None:
+        state = self.state
+        self.protocol_panel.set_state(state)
+        self.pressure_panel.set_state(state)
+        self.regulator_panel.set_state(state)
+        self.bench_panel.set_busy(self.busy)
+        self.tune_panel.set_busy(tuning=self.tuning, can_start=not self.busy and self.bench is not None)
+
+    def _refresh_check(self) -> None:
+        job = self.check_job
+        if job is None or not job.done:
+            return
+        self.check_job = None
+        if job.error is not None:
+            self.bench_panel.show_check_error(str(job.error))
+        else:
+            self.bench_panel.show_check(job.result)
+
+    def _refresh_tune(self) -> None:
+        """Show the auto-tune's progress, and its result or error once it is over."""
+        job = self.tune_job
+        if job is None:
+            return
+        if job.progress is not None:
+            self.tune_panel.show_progress(job.progress)
+        if job.done:
+            self.tune_job = None
+            if job.error is not None:
+                self.tune_panel.show_refusal(str(job.error))
+            else:
+                self.tune_panel.show_result(job.result)
 
     def _update_cycles(self, cycle: int) -> None:
         """Recompute the per-cycle table from the run file, off the GUI thread, when a cycle or the run ends.
@@ -289,6 +471,7 @@ class MainWindow(QMainWindow):
 
     def open_run(self, path: str | Path) -> RunView:
         view = RunView(Path(path))
+        view.continue_requested.connect(self.continue_run)
         self.tabs.addTab(view, Path(path).name)
         self.tabs.setCurrentWidget(view)
         return view
@@ -305,7 +488,7 @@ class MainWindow(QMainWindow):
 
     def _choose_bench(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a bench", "", "Benches (*.toml)")
-        if path and not self.running:
+        if path and not self.busy:
             self.open_bench(path)
 
     def _choose_run(self) -> None:
@@ -374,6 +557,8 @@ class MainWindow(QMainWindow):
                 return
             self.shutdown("window closed: cycling stopped, pressure held" if choice == "stop"
                           else "window closed: run aborted")
+        elif self.tuning:
+            self.shutdown("window closed: auto-tune cancelled")
         self.timer.stop()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window", self.saveState())
@@ -382,7 +567,10 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self, reason: str) -> None:
-        """End the run with its cleanup (cycler off, actuator holding) and wait for it."""
+        """End the run or the auto-tune with its cleanup (cycler off, actuator holding) and wait for it."""
+        if self.tune_job is not None:
+            self.tune_job.cancel()
+            self.tune_job.join(CLOSE_WAIT)
         if self.worker is not None:
             self.worker.abort(reason)
             if not self.worker.join(CLOSE_WAIT):

@@ -62,6 +62,18 @@ class LiveBuffer:
             self._append(samples)
         return samples, events
 
+    def load(self, columns: dict[str, np.ndarray]) -> None:
+        """Start from a run's recorded samples (a continued run: its live view shows the whole run), thinned
+        to the density the buffer would have reached had it received them one by one."""
+        n = len(columns["t"])
+        while -(-n // self.stride) > self.capacity:
+            self.stride *= 2
+        for name in COLUMNS:
+            kept = np.asarray(columns[name], dtype=float)[:: self.stride]
+            self._data[name][: len(kept)] = kept
+        self.size = -(-n // self.stride)
+        self.received = n
+
     def column(self, name: str) -> np.ndarray:
         """The held values of one column (a view: valid until the next `drain`)."""
         return self._data[name][: self.size]

@@ -1,15 +1,17 @@
 """A run from its file, finished or crashed: how it ended, its plots, its per-cycle table and its events.
 
 `read_run` opens the file read-only, so a run still being recorded (or whose
-process died) opens too, with everything committed to disk.
+process died) opens too, with everything committed to disk. A run whose file
+was never closed offers "Continue this run" (`Session.continue_run`: the run goes
+on from its last checkpoint, appending to the file).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from stackpress.data.analysis import cycle_table
 from stackpress.data.report import run_status
@@ -24,6 +26,8 @@ from stackpress.sample import Event
 class RunView(QWidget):
     """One run file, browsed: `path` is the file it shows."""
 
+    continue_requested = Signal(object)  # the run file's Path
+
     def __init__(self, path: Path) -> None:
         super().__init__()
         run = read_run(path)
@@ -32,6 +36,9 @@ class RunView(QWidget):
         self.status = status.state
         self.header = QLabel(f"<b>{self.path.name}</b>: {status.state} — {status.text}")
         self.header.setWordWrap(True)
+        self.continue_button = QPushButton("Continue this run")
+        self.continue_button.setVisible(status.state == "interrupted")
+        self.continue_button.clicked.connect(lambda: self.continue_requested.emit(self.path))
         self.plots = RunPlots()
         self.plots.set_view("whole")
         self.plots.show_samples({name: run.samples[name].to_numpy(dtype=float) for name in COLUMNS})
@@ -48,6 +55,9 @@ class RunView(QWidget):
         split.addWidget(self.plots)
         split.addWidget(below)
         split.setSizes([500, 200])
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.continue_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.header)
+        layout.addLayout(top)
         layout.addWidget(split, 1)

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from stackpress.gui.live import LiveBuffer
+from stackpress.gui.live import COLUMNS, LiveBuffer
 from stackpress.sample import Event, Sample
 
 
@@ -57,3 +57,19 @@ def test_samples_from_another_thread_are_all_received() -> None:
 def test_capacity_below_two_is_refused() -> None:
     with pytest.raises(ValueError, match="capacity"):
         LiveBuffer(capacity=1)
+
+
+def test_a_loaded_run_is_thinned_like_one_received_sample_by_sample() -> None:
+    loaded, received = LiveBuffer(capacity=64), LiveBuffer(capacity=64)
+    for t in range(1000):
+        received.sample(sample(float(t)))
+    received.drain()
+    loaded.load({name: np.full(1000, 1.0) for name in COLUMNS} | {"t": np.arange(1000.0)})
+    assert (loaded.stride, loaded.size, loaded.received) == (received.stride, received.size, received.received)
+    np.testing.assert_array_equal(loaded.column("t"), received.column("t"))
+    for t in range(1000, 1100):  # and goes on the same way
+        loaded.sample(sample(float(t)))
+        received.sample(sample(float(t)))
+    loaded.drain()
+    received.drain()
+    np.testing.assert_array_equal(loaded.column("t"), received.column("t"))

@@ -47,3 +47,46 @@ def test_a_file_that_is_not_a_run_is_refused_by_name(make_window, tmp_path: Path
     other.write_text("not a database")
     with pytest.raises(ValueError, match=r"notes\.sqlite"):
         make_window().open_run(other)
+
+
+@pytest.fixture
+def crashed_run(tmp_path: Path, short_protocol: Path) -> Path:
+    """A run that stopped in its first charge and whose file was never closed (as if its process had died)."""
+    out = tmp_path / "crashed.sqlite"
+    session: Session
+
+    def stop_in_the_first_charge(sample) -> None:
+        if sample.t > 1800:
+            session.abort("simulated crash")
+
+    session = Session(load_protocol(short_protocol), load_bench("sim-hydraulic"), out, clock=VirtualClock(),
+                      on_sample=(stop_in_the_first_charge,))
+    session.run()
+    with sqlite3.connect(out) as db:
+        db.execute("DELETE FROM meta WHERE key = 'closed'")
+    return out
+
+
+def test_a_crashed_run_continues_as_the_live_run_and_appends_to_its_file(make_window, crashed_run: Path,
+                                                                         qtbot) -> None:
+    before = read_run(crashed_run).samples
+    window = make_window()
+    view = window.open_run(crashed_run)
+    assert view.continue_button.isVisibleTo(view)
+    view.continue_button.click()
+    assert window.tabs.indexOf(view) == -1 and window.tabs.currentWidget() is window.live_split
+    assert window.run_path == crashed_run and window.buffer.received == len(before)  # the live view has it all
+    assert window.protocol_panel.name.text().startswith("crashed.sqlite (continued)")
+    qtbot.waitUntil(lambda: not window.running, timeout=30_000)
+    window.refresh()
+
+    assert window.state == "finished"
+    after = read_run(crashed_run)
+    assert after.meta["closed"] == "true" and "resumed_at" in after.meta
+    assert after.samples["t"].iloc[-1] > before["t"].iloc[-1] and after.samples["cycle"].max() == 2
+    qtbot.waitUntil(lambda: window.cycles.rowCount() == 2, timeout=30_000)  # from the whole file
+
+
+def test_a_finished_run_offers_no_continue(make_window, finished_run: Path) -> None:
+    view = make_window().open_run(finished_run)
+    assert not view.continue_button.isVisibleTo(view)

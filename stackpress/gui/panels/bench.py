@@ -5,12 +5,19 @@ events the session publishes. An instrument's last reading is when the window
 last received a sample in which its value was a number (a lost reading is NaN),
 in wall seconds whatever the simulation's speed; its last error is the last
 fault event that named it.
+
+A real bench's instruments can be checked between runs ("Connect && check":
+`stackpress check`, on a thread of the window's): each is connected, identified
+and read once, then closed, and the answer — or why there was none — shows in
+its row. Not during a run (the session holds the connections) nor on a
+simulated bench (there is nothing to connect).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -18,8 +25,10 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -28,14 +37,20 @@ from PySide6.QtWidgets import (
 from stackpress.bench import Bench
 from stackpress.sample import Event, Sample
 
+if TYPE_CHECKING:
+    from stackpress.drivers.connect import CheckResult
+
 ROLES = {"cycler": "voltage", "load_cell": "force", "actuator": "actuator"}  # role -> the field it reads into
 SPEEDS = (1, 10, 100, 1000, 10_000)
+HEADINGS = ("instrument", "last reading", "last error", "check")
+CHECK = HEADINGS.index("check")
 
 
 class BenchPanel(QGroupBox):
     """Bench name, the instruments' state, and the simulation's time acceleration."""
 
     speed_changed = Signal(float)
+    check_requested = Signal()
 
     def __init__(self, speed: float) -> None:
         super().__init__("Bench")
@@ -46,23 +61,35 @@ class BenchPanel(QGroupBox):
             self.speed.addItem(f"{value:,g} ×", float(value))
         self.speed.setCurrentIndex(speeds.index(speed))
         self.speed.currentIndexChanged.connect(lambda i: self.speed_changed.emit(self.speed.itemData(i)))
-        self.table = QTableWidget(len(ROLES), 3)
-        self.table.setHorizontalHeaderLabels(["instrument", "last reading", "last error"])
+        self.table = QTableWidget(len(ROLES), len(HEADINGS))
+        self.table.setHorizontalHeaderLabels(list(HEADINGS))
         self.table.setVerticalHeaderLabels(list(ROLES))
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.check = QPushButton("Connect && check")
+        self.check.setToolTip("connect each instrument, identify it, read it once and close it (stackpress check)")
+        self.check.clicked.connect(self.check_requested.emit)
+        self.check_status = QLabel()
+        self.check_status.setWordWrap(True)
+        self.simulated = True
+        header = QHBoxLayout()
+        header.addWidget(self.name, 1)
+        header.addWidget(self.check)
         form = QFormLayout()
-        form.addRow("bench", self.name)
+        form.addRow("bench", header)
         form.addRow("time acceleration", self.speed)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.table)
+        layout.addWidget(self.check_status)
         self._last_seen: dict[str, float] = {}
         self._names: dict[str, str] = {}
 
     def show_bench(self, bench: Bench) -> None:
         self.name.setText(f"{bench.name} ({'simulated' if bench.simulated else 'instruments'})")
         self.speed.setEnabled(bench.simulated)
+        self.simulated = bench.simulated
+        self.check_status.setText("" if bench.simulated else "not checked yet")
         instruments = bench.tables.get("instruments", {})
         for row, role in enumerate(ROLES):
             table = instruments.get(role, {})
@@ -70,7 +97,34 @@ class BenchPanel(QGroupBox):
             self.table.setItem(row, 0, QTableWidgetItem(where))
             self.table.setItem(row, 1, QTableWidgetItem("not connected"))
             self.table.setItem(row, 2, QTableWidgetItem(""))
+            self.table.setItem(row, CHECK, QTableWidgetItem("–" if bench.simulated else ""))
         self._last_seen.clear()
+
+    def set_busy(self, busy: bool) -> None:
+        """`busy`: a run, an auto-tune or a check holds the instruments. Check only a real bench, when free."""
+        self.check.setEnabled(not self.simulated and not busy)
+
+    def begin_check(self) -> None:
+        self.check_status.setText("checking: connecting to each instrument…")
+        for row in range(len(ROLES)):
+            self.table.setItem(row, CHECK, QTableWidgetItem("…"))
+
+    def show_check(self, results: list[CheckResult]) -> None:
+        """One row per instrument: what it said it is and one reading, or why it did not answer."""
+        for result in results:
+            row = _role_row(result.role)
+            text = (f"ok: {result.identity}; {result.reading} ({result.seconds * 1e3:.0f} ms)" if result.ok
+                    else f"FAIL: {result.error}")
+            item = QTableWidgetItem(text)
+            item.setToolTip(result.line())
+            self.table.setItem(row, CHECK, item)
+        failed = sum(not result.ok for result in results)
+        self.check_status.setText(f"checked at {time.strftime('%H:%M:%S')}: "
+                                  + (f"{failed} of {len(results)} did not answer" if failed else "all answered"))
+
+    def show_check_error(self, text: str) -> None:
+        """The check could not start (an [instruments] table that is wrong): why."""
+        self.check_status.setText(f"check failed: {text}")
 
     def update_from(self, samples: list[Sample], events: list[Event]) -> None:
         """Note which instruments gave a reading and which failed."""
@@ -95,7 +149,7 @@ class BenchPanel(QGroupBox):
             row = self.table.rowCount()
             self.table.insertRow(row)
             self.table.setVerticalHeaderItem(row, QTableWidgetItem(instrument))
-            for col in range(3):
+            for col in range(len(HEADINGS)):
                 self.table.setItem(row, col, QTableWidgetItem(""))
         self.table.item(row, 2).setText(text)
 

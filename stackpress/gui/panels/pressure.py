@@ -1,10 +1,9 @@
-"""The pressure panel: the setpoint the regulator holds, what the load cell measures, and the actuator command.
+"""The pressure panel: the setpoint the regulator holds and what the load cell measures.
 
 The operator may hold a new setpoint during a run; the engine checks it against
 the hard limit and the protocol's pressure window at its next tick, and a
-refusal shows in the event log. Manual jog of the actuator, the regulator's
-mode and gains, and auto-tune are not offered here yet (see the GUI's section
-in the README).
+refusal shows in the status bar, the regulator panel and the event log. The actuator, its jog
+and the regulator's mode and gains are in the regulator panel.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ class PressurePanel(QGroupBox):
         self.setpoint = QLabel("–")
         self.measured = QLabel("–")
         self.error = QLabel("–")
-        self.actuator = QLabel("–")
         self.new_setpoint = QDoubleSpinBox()
         self.new_setpoint.setRange(0.0, 500.0)
         self.new_setpoint.setDecimals(2)
@@ -40,7 +38,6 @@ class PressurePanel(QGroupBox):
         form.addRow("setpoint", self.setpoint)
         form.addRow("measured", self.measured)
         form.addRow("deviation", self.error)
-        form.addRow("actuator command", self.actuator)
         form.addRow("new setpoint", entry)
         self.set_state("idle")
 
@@ -52,7 +49,6 @@ class PressurePanel(QGroupBox):
         self.measured.setText(_or_dash(s.pressure / 1e6, "{:.3f} MPa"))
         deviation = (s.pressure - s.setpoint) / s.setpoint * 100 if s.setpoint else math.nan
         self.error.setText(_or_dash(deviation, "{:+.2f} %"))
-        self.actuator.setText(_or_dash(s.actuator, "{:.4g}"))
 
 
 def _or_dash(value: float, spec: str) -> str:

@@ -6,6 +6,11 @@ panel, each naming the block and step; Start stays disabled until it is clean.
 The controls follow the run's state: Start when idle, Pause and Skip step while
 running, Resume while paused, Abort and operator notes (recorded in the run
 file) while either.
+
+While a run goes on, the ETA compares the run's elapsed time (simulated time in
+a simulation) with the plan's estimated total: an estimate, as the plan is (a
+charge ends on a voltage the cell reaches when it does; a block with `until`
+may stop early, so its total is an upper bound).
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from stackpress.protocols.load import check_against_bench, load_protocol
 from stackpress.protocols.plan import duration, plan
 from stackpress.protocols.steps import Protocol
 
-ACTIVE = ("connecting", "running", "paused")
+ACTIVE = ("connecting", "running", "paused")  # a run is on
+BUSY = (*ACTIVE, "tuning", "checking")  # the bench is taken: no new run, no other protocol
 
 
 class ProtocolPanel(QGroupBox):
@@ -53,6 +59,8 @@ class ProtocolPanel(QGroupBox):
         self.protocol: Protocol | None = None  # the open protocol, if it passed every check
         self.source: str | None = None  # the file or bundled name last opened, valid or not
         self.total_steps = 0
+        self.planned = math.nan  # s, the plan's estimated total (NaN: a script, which plans as it runs)
+        self.planned_bounded = False  # the total is an upper bound
         self.state = "idle"
         self._step = ""  # the current step, as the status line shows it
         self.name = QLabel("none")
@@ -67,6 +75,8 @@ class ProtocolPanel(QGroupBox):
         self.plan.setColumnWidth(0, 260)
         self.status = QLabel("idle")
         self.progress = QProgressBar()
+        self.eta = QLabel()
+        self.eta.setWordWrap(True)
         signals = {"start": self.start_requested, "pause": self.pause_requested, "resume": self.resume_requested,
                    "skip step": self.skip_requested, "abort": self.abort_requested}
         self.buttons = {name: QPushButton(name.capitalize()) for name in signals}
@@ -89,6 +99,7 @@ class ProtocolPanel(QGroupBox):
         layout.addLayout(controls)
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
+        layout.addWidget(self.eta)
         layout.addWidget(self.note)
         self.set_state("idle")
 
@@ -97,6 +108,8 @@ class ProtocolPanel(QGroupBox):
         self.source = str(name_or_path)
         self.name.setText(self.source)
         self.plan.clear()
+        self.planned, self.planned_bounded = math.nan, False
+        self.eta.clear()
         try:
             protocol = load_protocol(name_or_path)
             check_against_bench(
@@ -108,18 +121,26 @@ class ProtocolPanel(QGroupBox):
             self.errors.setText("\n".join(exc.problems))
             self.errors.show()
         else:
-            self.protocol = protocol
-            self.errors.hide()
-            self._show_plan(protocol, bench)
+            self.show_protocol(protocol, bench)
         self.set_state(self.state)
         return self.protocol
+
+    def show_protocol(self, protocol: Protocol, bench: Bench, source: str | None = None) -> None:
+        """A protocol already checked (a continued run's, from its run file), with its plan; `source`: its name."""
+        if source is not None:
+            self.source = source
+            self.name.setText(source)
+            self.plan.clear()
+        self.protocol = protocol
+        self.errors.hide()
+        self._show_plan(protocol, bench)
 
     def set_state(self, state: str) -> None:
         """Show the run's state and enable the controls that make sense in it."""
         self.state = state
         self.status.setText(f"{state}: {self._step}" if self._step else state)
-        self.open_button.setEnabled(state not in ACTIVE)
-        self.buttons["start"].setEnabled(state not in ACTIVE and self.protocol is not None)
+        self.open_button.setEnabled(state not in BUSY)
+        self.buttons["start"].setEnabled(state not in BUSY and self.protocol is not None)
         self.buttons["pause"].setEnabled(state == "running")
         self.buttons["resume"].setEnabled(state == "paused")
         self.buttons["skip step"].setEnabled(state == "running")
@@ -130,11 +151,28 @@ class ProtocolPanel(QGroupBox):
         """A new run: no step yet."""
         self._step = ""
         self.progress.setValue(0)
+        self.eta.clear()
 
     def show_step(self, step: int, cycle: int, text: str) -> None:
         self._step = f"step {step} of {self.total_steps}, cycle {cycle}: {text}"
         self.progress.setValue(step)
         self.set_state(self.state)
+
+    def show_elapsed(self, t: float, speed: float | None = None) -> None:
+        """The run's elapsed time `t` s against the plan's estimate; `speed`: a simulation's acceleration,
+        to say how long the rest takes on the wall clock."""
+        elapsed = duration(t)
+        if not math.isfinite(self.planned):
+            self.eta.setText(f"elapsed {elapsed}; no estimate of the total (a script plans as it runs)")
+            return
+        total = ("at most " if self.planned_bounded else "") + duration(self.planned)
+        left = self.planned - t
+        if left <= 0:
+            self.eta.setText(f"elapsed {elapsed}, past the estimated {total}: the estimate was short")
+            return
+        left_text = ("at most " if self.planned_bounded else "about ") + duration(left)
+        wall = f", {duration(left / speed)} at {speed:,g}×" if speed else ""
+        self.eta.setText(f"elapsed {elapsed} of an estimated {total}: {left_text} left{wall} (estimate)")
 
     def _add_note(self) -> None:
         text = self.note.text().strip()
@@ -162,6 +200,7 @@ class ProtocolPanel(QGroupBox):
                 self.plan.addTopLevelItem(item)
             if line.seconds is None:
                 parents.append(item)
+        self.planned, self.planned_bounded = planned.total, planned.bounded
         if math.isfinite(planned.total):
             bound = "at most " if planned.bounded else ""
             self.name.setText(f"{self.source}: {bound}{duration(planned.total)} (estimated)")
