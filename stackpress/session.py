@@ -92,6 +92,7 @@ class Session:
         *,
         on_sample: Sequence[Callable[[Sample], None]] = (),
         on_event: Sequence[Callable[[Event], None]] = (),
+        make_clock: Callable[[float], Clock] | None = None,
     ) -> Session:
         """Go on with the run in `path` whose process died (a power cut, kill -9), appending to its run file.
 
@@ -101,6 +102,8 @@ class Session:
         or from the wall time since the run started (instruments), and the gap is an
         event. A simulated bench's world goes on from its state at that checkpoint, with
         the commands it had then; real instruments are where the crash left them.
+        `make_clock(start)`: the run's clock, reading `start` s now (default: the bench's
+        own, `Bench.make_clock`; the GUI paces simulated time with its own).
         """
         path = Path(path)
         meta = read_meta(path)
@@ -128,7 +131,7 @@ class Session:
         session._assemble(
             protocol,
             bench,
-            bench.make_clock(start),
+            (make_clock or bench.make_clock)(start),
             seed=int(meta["seed"]),
             world=world,
             open_recorder=lambda: Recorder(path, meta={"resumed_at": _now()}, policy=RUNNER_DECIDES, resume_at=start),

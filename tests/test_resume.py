@@ -119,3 +119,26 @@ def test_a_script_protocols_run_is_refused_with_the_reason(tmp_path):
     Session(load_protocol(script), load_bench("sim-hydraulic"), tmp_path / "script.sqlite").run()
     with pytest.raises(ResumeError, match=r"its protocol is a Python script \(.*short\.py\).*start the script again"):
         Session.continue_run(tmp_path / "script.sqlite")
+
+
+def test_a_resumed_run_goes_on_with_the_clock_it_is_given(killed_and_resumed, tmp_path):
+    import shutil
+
+    from stackpress.clock import VirtualClock
+
+    run, _, _ = killed_and_resumed
+    copy = tmp_path / "again.sqlite"
+    shutil.copy(run, copy)
+    with closing(sqlite3.connect(copy)) as db:  # a finished run made unfinished again, to build a Session from
+        db.execute("DELETE FROM meta WHERE key = 'closed'")
+        db.commit()
+    starts = []
+
+    def make_clock(start):
+        starts.append(start)
+        return VirtualClock(start)
+
+    session = Session.continue_run(copy, make_clock=make_clock)
+    assert session.clock.now() == starts[0] > read_run(run).samples["t"].max()
+    session.abort("enough")
+    assert session.run() == "aborted"
