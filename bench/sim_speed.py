@@ -19,6 +19,10 @@ CC 1C to 4.2 V, CV to C/50, rest 10 min, CC 1C to 2.5 V, rest 10 min.
 Repeats are interleaved (A, B, C, A, B, C, ...) so a noisy machine slows all of
 them alike; medians are reported. The tolerance line compares the per-cycle
 discharge capacities of the 30 s and 1 s runs.
+
+`--profile` also says how much of a run is the simulator itself (the run's
+instrument calls replayed on a fresh world, so the engine, regulator, runner and
+recorder are left out) and prints a cProfile of one run.
 """
 
 from __future__ import annotations
@@ -40,10 +44,12 @@ from pathlib import Path
 import numpy as np
 
 from stackpress.bench import Bench, load_bench, parse_bench
+from stackpress.clock import VirtualClock
 from stackpress.data.analysis import cycle_table
 from stackpress.data.runfile import read_run
 from stackpress.protocols.load import parse_protocol_text
 from stackpress.session import Session
+from stackpress.sims.instruments import SimActuator, SimCycler, SimForceSensor
 from stackpress.sweep.study import toml_text
 
 CYCLES = 10
@@ -141,11 +147,62 @@ def profile(run: Callable[[], object], top: int = 25) -> None:
     print(out.getvalue().split("\n\n", 1)[-1].strip())
 
 
+INSTRUMENT_CALLS = {
+    SimCycler: ("apply_current", "apply_voltage", "rest", "read"),
+    SimForceSensor: ("read_force",),
+    SimActuator: ("command", "read_command", "read_gap", "stop"),
+}
+
+
+def simulator_share(bench: Bench, folder: Path, repeats: int = 5) -> tuple[float, float]:
+    """CPU s of one whole run, and (median of `repeats`) of the simulator alone in it.
+
+    The simulator alone: every call the engine made to the simulated instruments,
+    recorded with its virtual time and replayed on a fresh world, so the engine,
+    regulator, runner and recorder are left out and the physics is the same.
+    """
+    calls: list[tuple[float, type, str, tuple]] = []
+    originals = {(cls, name): getattr(cls, name) for cls, names in INSTRUMENT_CALLS.items() for name in names}
+
+    def recording(cls: type, name: str) -> Callable:
+        method = originals[cls, name]
+
+        def record(self, *args):
+            calls.append((self.world.clock.now(), cls, name, args))
+            return method(self, *args)
+
+        return record
+
+    for cls, name in originals:
+        setattr(cls, name, recording(cls, name))
+    try:
+        whole = time.process_time()
+        stackpress_run(bench, folder)()
+        whole = time.process_time() - whole
+    finally:
+        for (cls, name), method in originals.items():
+            setattr(cls, name, method)
+    alone = []
+    for _ in range(repeats):
+        clock = VirtualClock()
+        instruments, _ = bench.connect(clock, 0)
+        by_class = {SimCycler: instruments.cycler, SimForceSensor: instruments.force_sensor,
+                    SimActuator: instruments.actuator}
+        replay = [(t, getattr(by_class[cls], name), args) for t, cls, name, args in calls]
+        start = time.process_time()
+        for t, method, args in replay:
+            clock.sleep_until(t)
+            method(*args)
+        alone.append(time.process_time() - start)
+    return whole, statistics.median(alone)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="runs of each, interleaved (default 5)")
     parser.add_argument("--no-fine", action="store_true", help="skip the bundled 1 s bench (and the tolerance)")
-    parser.add_argument("--profile", action="store_true", help="also profile one stackpress run at 30 s")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one stackpress run at 30 s, and time its simulator alone")
     args = parser.parse_args(argv)
 
     try:
@@ -202,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
           "(51 step events here); on a busy disk they can cost more than the simulation.")
     if args.profile:
         with tempfile.TemporaryDirectory(prefix="stackpress-speed-") as tmp:
+            whole, alone = simulator_share(coarse_bench(), Path(tmp))
+            print(f"\nthe simulator alone (world, cell, fixture, instruments: the run's instrument calls replayed "
+                  f"on a fresh world): {alone:.3f} CPU s of the run's {whole:.3f} ({100 * alone / whole:.0f} %); "
+                  "the rest is the engine, regulator, interlocks, runner and recorder")
             profile(stackpress_run(coarse_bench(), Path(tmp)))
     return 0 if pybamm is not None else 1
 

@@ -15,6 +15,7 @@ import base64
 import datetime
 import math
 import pickle
+import time
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from stackpress.sims.world import SimWorld
 
 
-CHECKPOINT_INTERVAL = 60.0  # s of run time between the runner's checkpoints (and one at every new step)
+CHECKPOINT_EVERY = 0.5  # s of wall time between the runner's checkpoints (and one at every new step)
 RUNNER_DECIDES = RecordingPolicy(interval=0.0)  # the recorder keeps what it is offered: the protocol's recording
 
 
@@ -181,7 +182,7 @@ class Session:
             except ValueError as exc:
                 self.recorder.close()
                 raise ResumeError(f"{self.path}: {exc}") from exc
-        self._checkpointed = (-math.inf, -1)  # (t, step) of the last checkpoint
+        self._checkpointed = (-math.inf, -1)  # (wall time, step) of the last checkpoint
         self.engine = Engine(
             clock=clock,
             instruments=instruments,
@@ -272,15 +273,19 @@ class Session:
             sink(event)
 
     def _checkpoint(self, sample: Sample) -> None:
-        """Store where the run is with this sample, every CHECKPOINT_INTERVAL and at every new step.
+        """Store where the run is with this sample: at every new step, else every CHECKPOINT_EVERY wall seconds.
 
-        A simulated bench's world goes with it (pickled: the cell's state is the
-        run's as much as the runner's place is); it costs ~0.5 ms, hence the interval.
+        The recorder commits about once a wall second, with the last checkpoint before
+        it, so a crash never finds a step change between the checkpoint on disk and the
+        samples after it. A simulated bench's world goes with it (pickled: the cell's
+        state is the run's as much as the runner's place is); it costs ~0.5 ms, hence
+        wall time rather than run time, which runs thousands of times faster in simulation.
         """
-        t, step = self._checkpointed
-        if sample.t - t < CHECKPOINT_INTERVAL and sample.step == step:
+        wall, step = self._checkpointed
+        now = time.monotonic()
+        if now - wall < CHECKPOINT_EVERY and sample.step == step:
             return
-        self._checkpointed = (sample.t, sample.step)
+        self._checkpointed = (now, sample.step)
         position: dict[str, Any] = {"runner": self.engine.runner.position()}
         if self._world is not None:
             position["world"] = base64.b64encode(pickle.dumps(self._world)).decode("ascii")

@@ -58,7 +58,7 @@ class SlewRate:
         rate = self.rate if rate is None else rate
         if rate == math.inf:
             return target
-        step = rate * max(dt, 0.0)
+        step = rate * dt if dt > 0.0 else 0.0
         if target > value + step:
             return value + step
         if target < value - step:

@@ -30,6 +30,13 @@ class Gains:
     kd: float = 0.0  # output per unit error rate (s)
 
 
+def _clamp(value: float, low: float, high: float) -> float:
+    """min(max(value, low), high), without the two builtin calls: the loop runs it twice a tick."""
+    if value < low:
+        value = low
+    return high if value > high else value
+
+
 def integral_step(kp: float, ki: float, error: float, dt: float) -> float:
     """The integral's share of one tick: ki e dt, limited to kp e for long ticks (exact for a lag kp / ki)."""
     if dt <= 0.0 or ki == 0.0:
@@ -82,8 +89,10 @@ class PID:
         if integrate:
             self.integral += integral_step(kp, ki, error, dt)
         rest = proportional + derivative + feedforward
-        self.integral = min(max(self.integral, self.low - rest), self.high - rest)
-        return min(max(rest + self.integral, self.low), self.high)
+        low, high = self.low, self.high
+        integral = _clamp(self.integral, low - rest, high - rest)
+        self.integral = integral
+        return _clamp(rest + integral, low, high)
 
 
 class IncrementalPID:
@@ -139,8 +148,8 @@ class IncrementalPID:
             self._last_derivative = derivative
         self._last_error = error
         self._last_measurement = measurement
-        self.output = min(max(self.output + step, self.low), self.high)
-        return self.output
+        self.output = output = _clamp(self.output + step, self.low, self.high)
+        return output
 
     def limit(self, low: float, high: float) -> float:
         """Keep the output within [low, high] from now on as well: the output is the integral, so

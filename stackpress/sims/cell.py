@@ -24,7 +24,11 @@ cell charging lithiates the Si; in the half cell charging DE-lithiates it.
 
 The per-state coefficients are computed once per sub-step (`update_mechanics`,
 `prepare`), so `voltage(current)` is cheap enough to be solved for the current
-that gives a voltage (constant-voltage holds and compliance).
+that gives a voltage (constant-voltage holds and compliance); with its exact
+slope (`slope`) that solve takes Newton steps (two evaluations per sub-step,
+usually). Everything that is constant, or changes only when the degradation laws
+settle, is hoisted out of the per-sub-step methods (`__init__`, `_refresh_paths`):
+the simulation in virtual time is the inner loop of tests, sweeps and the demo.
 
 Degradation (degradation.py) lives in CellState and is driven by what the cell goes
 through, inside `advance`: the Li moved into or out of the Si and its direction,
@@ -55,6 +59,7 @@ from stackpress.sims.materials import (
     NCM_Y_DISCHARGED,
     lpscl_conductivity,
     ncm811_ocp,
+    ncm811_ocp_slope,
 )
 from stackpress.sims.settings import Section
 from stackpress.sims.transport import (
@@ -62,6 +67,7 @@ from stackpress.sims.transport import (
     SURFACE_LAGGED,
     SURFACE_RELAXATION,
     butler_volmer_overpotential,
+    butler_volmer_slope,
     contact_fraction,
     contact_modulus,
     effective_conductivity,
@@ -74,6 +80,7 @@ SI_POISSON = 0.22
 MAH = 3.6  # C
 
 VOLTAGE_TOLERANCE = 1e-9  # V, of the current-for-voltage solve
+NEWTON_ENOUGH = 1e-5  # V: a miss this small is closed by one Newton step, unchecked (it leaves < 1 nV here)
 CURRENT_TOLERANCE = 1e-15  # A
 
 MORPHOLOGIES = ("particles", "film")
@@ -282,7 +289,23 @@ class Cell:
             p.separator_thickness / (se_modulus * area) + counter_thickness / (counter_modulus * area)
         )
         self._contact_modulus_ref = contact_modulus(si.E_AMORPHOUS, SI_POISSON, LPSCL_MODULUS, LPSCL_POISSON)
+        # prepare's constants. contact_modulus(E_Si, ...) = 1 / (si_term / E_Si + se_term)
+        self._si_contact_term = 1.0 - SI_POISSON * SI_POISSON
+        self._se_contact_term = (1.0 - LPSCL_POISSON * LPSCL_POISSON) / se_modulus
+        self._contact_minimum = p.contact_minimum
+        self._contact_saturation = p.contact_saturation
+        self._x_per_ampere_second = self._lithiation_sign / self._charge_per_x  # dx / dq; lithiation is x > 0
+        self._hysteresis_rate = p.hysteresis_rate
+        self._anode_exchange = p.anode_exchange_current * area  # A at full contact
+        # both linear in the pressure: the Si's potential shift per Pa of stack pressure
+        self._shift_per_pascal = si.stress_potential_shift(uniaxial_hydrostatic_stress(1.0, SI_POISSON))
+        if self.full:  # the NCM's surface lead per ampere at full contact, and its I_0
+            rate_per_amp = -1.0 / self._charge_per_y
+            self._cathode_instant_full = SURFACE_INSTANT * self._cathode_diffusion_time * rate_per_amp
+            self._cathode_lagged_full = SURFACE_LAGGED * self._cathode_diffusion_time * rate_per_amp
+            self._cathode_exchange = p.cathode_exchange_current * area
         self._cathode_decay = (0.0, 1.0)  # (dt, exp(-dt / tau)) cache: the NCM's tau is constant
+        self._held = (math.nan, math.nan, math.nan)  # current_for_voltage: (target, its last two answers)
         self._init_degradation(p)
 
         x0 = p.initial_x
@@ -354,14 +377,14 @@ class Cell:
         (1 - porosity)^2 (transport.porous_modulus).
         """
         s = self.state
-        p = self.params
         x = s.x_active
         e_si = si.youngs_modulus(x, s.hysteresis, s.crystalline)
-        swell = self._si_thickness * (s.active * si.volumetric_strain(x, p.si_porosity) + s.swelling)
+        swell = self._si_thickness * (s.active * si.volumetric_strain(x, self._si_porosity) + s.swelling)
         thickness = self._anode_thickness_0 + swell - si.void_filled(swell, self._pore_thickness * (1.0 - s.sintering))
         si_volume = self._si_thickness + swell
-        solid = si_volume + self._se_thickness
-        e_solid = (si_volume * e_si + self._se_thickness * self._se_modulus) / solid
+        se = self._se_thickness
+        solid = si_volume + se
+        e_solid = (si_volume * e_si + se * self._se_modulus) / solid
         anode_compliance = thickness / (porous_modulus(e_solid, 1.0 - solid / thickness) * self.area)
         self.si_modulus = e_si
         self.anode_free_thickness = thickness
@@ -375,49 +398,44 @@ class Cell:
     def prepare(self, pressure: float) -> None:
         """Compute the coefficients of `voltage(current)` for the present state at stack `pressure` Pa,
         and the rates of the degradation laws for the next `advance`."""
-        p = self.params
         s = self.state
         x = s.x_active
-        area = self.area
-        stiffness = contact_modulus(self.si_modulus, SI_POISSON, self._se_modulus, LPSCL_POISSON)
+        # the Si/SE contact modulus (transport.contact_modulus), relative to delithiated a-Si's, sets P_c
+        stiffness = 1.0 / (self._si_contact_term / self.si_modulus + self._se_contact_term)
         stiffness_ratio = stiffness / self._contact_modulus_ref
-        theta = contact_fraction(pressure, stiffness_ratio, p.contact_minimum, p.contact_saturation) * self._coverage
+        theta = contact_fraction(pressure, stiffness_ratio, self._contact_minimum, self._contact_saturation)
+        theta *= self._coverage
         if theta > 1.0:
             theta = 1.0
         theta *= s.interface
         self.contact = theta
         self.pressure = pressure
         thickness = self.anode_free_thickness
-        tortuosity = self._tortuosity
-        sigma_ion = effective_conductivity(self._anode_se_conductivity, self._se_thickness / thickness, tortuosity)
-        sigma_el = effective_conductivity(si.electronic_conductivity(x), self._si_volume / thickness, tortuosity)
+        electronic = si.electronic_conductivity(x) * self._si_volume  # sigma_e times the Si's thickness
         self._resistance = (
             self._fixed_now
-            + electrode_resistance(thickness, sigma_ion, area)
-            + electrode_resistance(thickness, sigma_el, area)
+            + thickness * thickness * (self._ionic_path + self._electronic_path / electronic)
             + self._contact_now / theta
         )
         # Solid diffusion in Si: x per second per ampere, through the contacts only
         diffusion_time = self._si_radius_sq / si.diffusivity(x, s.crystalline)
-        rate_per_amp = self._lithiation_sign / (theta * self._charge_per_x * s.active)
+        rate_per_amp = self._x_per_ampere_second / (theta * s.active)
         self._si_instant = SURFACE_INSTANT * diffusion_time * rate_per_amp
         self._si_lagged = SURFACE_LAGGED * diffusion_time * rate_per_amp
         self._si_relaxation = SURFACE_RELAXATION * diffusion_time
         self._x_lagged = x + s.si_lag
-        self._si_exchange = p.anode_exchange_current * theta * area  # I_0, A
+        self._si_exchange = self._anode_exchange * theta  # I_0, A
         if self._degrades and abs(pressure - self._rates_pressure) > 1e-3 * self._rates_pressure + 1e3:
             self._pressure_rates(pressure)
+        h = s.hysteresis
         self._si_shift = (
-            s.hysteresis * si.HYSTERESIS_HALF_WIDTH
-            + si.stress_potential_shift(uniaxial_hydrostatic_stress(pressure, SI_POISSON))
-            + self._constraint_shift * (1.0 - s.hysteresis)
+            h * si.HYSTERESIS_HALF_WIDTH + pressure * self._shift_per_pascal + self._constraint_shift * (1.0 - h)
         )
         if self.full:
-            rate_per_amp = -1.0 / (theta * self._charge_per_y)
-            self._cathode_instant = SURFACE_INSTANT * self._cathode_diffusion_time * rate_per_amp
-            self._cathode_lagged = SURFACE_LAGGED * self._cathode_diffusion_time * rate_per_amp
+            self._cathode_instant = self._cathode_instant_full / theta
+            self._cathode_lagged = self._cathode_lagged_full / theta
             self._y_lagged = s.y + s.cathode_lag
-            self._counter_exchange = p.cathode_exchange_current * theta * area
+            self._counter_exchange = self._cathode_exchange * theta
 
     def _pressure_rates(self, pressure: float) -> None:
         """The degradation rates' pressure-dependent factors (per unit of the Si's linear strain).
@@ -456,31 +474,46 @@ class Cell:
             return ncm811_ocp(self._y_lagged + self._cathode_instant * current) - u_si + drop
         return u_si - LI_IN_POTENTIAL + drop
 
-    def _slope(self, current: float) -> float:
-        """dV/dI without the (usually small) diffusion term: a Newton slope to start the solve."""
-        vt2 = 2.0 * self._thermal_voltage
-        a = 2.0 * self._si_exchange
-        b = 2.0 * self._counter_exchange
-        return (
-            self._resistance + vt2 / math.sqrt(a * a + current * current) + vt2 / math.sqrt(b * b + current * current)
+    def slope(self, current: float) -> float:
+        """dV/dI, Ohm, of `voltage` at `current` A in the prepared state: exact, for Newton steps."""
+        vt = self._thermal_voltage
+        si_term = si.ocp_mean_slope(self._x_lagged + self._si_instant * current) * self._si_instant
+        ohmic = (
+            self._resistance
+            + butler_volmer_slope(current, self._si_exchange, vt)
+            + butler_volmer_slope(current, self._counter_exchange, vt)
         )
+        if self.full:
+            cathode_instant = self._cathode_instant
+            return ohmic + ncm811_ocp_slope(self._y_lagged + cathode_instant * current) * cathode_instant - si_term
+        return ohmic + si_term
 
     def current_for_voltage(self, target: float, low: float, high: float, guess: float) -> tuple[float, float]:
         """(current, voltage): the current in [low, high] at which the voltage is `target`.
 
         V(I) rises monotonically with I, so the answer is unique; if `target` lies
         beyond V(low) or V(high) the nearer end is returned with its voltage.
-        Newton steps with secant slopes inside a shrinking bracket, bisecting when
-        a step would leave it: 2-4 evaluations from a good guess (the last current).
+        Newton steps with the exact slope inside a shrinking bracket, bisecting when
+        a step would leave it; a miss under NEWTON_ENOUGH is closed by a last step,
+        quadratic in it, without evaluating again. Given the last sub-step's answer
+        as `guess` in a hold at the same `target`, where the current decays roughly
+        exponentially, it starts from the geometric extrapolation of the last two
+        answers: one or two evaluations per sub-step.
         """
-        voltage = self.voltage
+        voltage, slope_at = self.voltage, self.slope
+        held, last, before = self._held
+        if target == held and guess == last and before != 0.0:
+            extrapolated = last * last / before
+            if low <= extrapolated <= high:
+                guess = extrapolated
         a, fa = low, math.nan  # NaN: not evaluated yet
         b, fb = high, math.nan
         i = guess if low <= guess <= high else 0.5 * (low + high)
         f = voltage(i) - target
-        slope = self._slope(i)
+        slope = slope_at(i)
         for _ in range(100):
             if -VOLTAGE_TOLERANCE < f < VOLTAGE_TOLERANCE:
+                self._held = (target, i, last if held == target else i)
                 return i, target
             if f < 0.0:
                 a, fa = i, f
@@ -499,15 +532,16 @@ class Cell:
                     if fa >= 0.0:
                         return a, fa + target
                 nxt = 0.5 * (a + b)
-            fn = voltage(nxt) - target
-            slope = (fn - f) / (nxt - i)
-            i, f = nxt, fn
+            elif -NEWTON_ENOUGH < f < NEWTON_ENOUGH:
+                self._held = (target, nxt, last if held == target else nxt)
+                return nxt, target
+            i, f, slope = nxt, voltage(nxt) - target, slope_at(nxt)
         return i, f + target
 
     def advance(self, current: float, dt: float) -> None:
         """Pass `current` A for `dt` s with the prepared coefficients (explicit in them, exact in the lags)."""
         s = self.state
-        dx = self._lithiation_sign * current * dt / self._charge_per_x
+        dx = self._x_per_ampere_second * current * dt
         s.x += dx  # not clamped: the OCP walls stop the current first, and charge stays conserved
         dxa = dx / s.active
         if self._degrades and dx != 0.0:
@@ -515,7 +549,7 @@ class Cell:
         else:
             s.x_active += dxa
         x = s.x_active
-        s.hysteresis = si.hysteresis_step(s.hysteresis, dxa, self.params.hysteresis_rate)
+        s.hysteresis = si.hysteresis_step(s.hysteresis, dxa, self._hysteresis_rate)
         target = self._si_lagged * current
         s.si_lag = target + (s.si_lag - target) * math.exp(-dt / self._si_relaxation)
         if s.crystalline > 0.0:
@@ -582,8 +616,12 @@ class Cell:
         p = self.params
         s = self.state
         intact = 1.0 - s.se_damage
-        self._anode_se_conductivity = self._se_conductivity * intact
-        self._tortuosity = deg.tortuosity(p.anode_tortuosity, s.sintering, p.sintering_tortuosity)
+        tortuosity = deg.tortuosity(p.anode_tortuosity, s.sintering, p.sintering_tortuosity)
+        # electrode_resistance(L, effective_conductivity(sigma, V / L, tau), A) = L^2 x that at L = V = 1:
+        # `prepare` multiplies these by the anode's thickness squared (and divides the electronic one by sigma_e V_Si)
+        ionic = effective_conductivity(self._se_conductivity * intact, self._se_thickness, tortuosity)
+        self._ionic_path = electrode_resistance(1.0, ionic, self.area)
+        self._electronic_path = electrode_resistance(1.0, effective_conductivity(1.0, 1.0, tortuosity), self.area)
         self._fixed_now = self._fixed_resistance + self._separator_resistance / intact
         self._contact_now = self._contact_resistance + self._anode_contact_resistance * self._ssi_resistance * (
             s.interphase
@@ -653,12 +691,8 @@ class Cell:
     def ocv(self) -> float:
         """Open-circuit voltage of the present state once the particles have relaxed (no lag), V."""
         s = self.state
-        u_si = si.ocp(
-            s.x_active,
-            s.hysteresis,
-            si.stress_potential_shift(uniaxial_hydrostatic_stress(self.pressure, SI_POISSON))
-            + self._constraint_shift * (1.0 - s.hysteresis),
-        )
+        shift = self.pressure * self._shift_per_pascal + self._constraint_shift * (1.0 - s.hysteresis)
+        u_si = si.ocp(s.x_active, s.hysteresis, shift)
         if self.full:
             return ncm811_ocp(s.y) - u_si
         return u_si - LI_IN_POTENTIAL

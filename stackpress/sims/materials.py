@@ -50,6 +50,17 @@ def ncm811_ocp(y: float) -> float:
     )
 
 
+def ncm811_ocp_slope(y: float) -> float:
+    """dU/dy of `ncm811_ocp`, V per unit y (< 0), with tanh' = 1 - tanh^2: for the cell's Newton solve."""
+    a = math.tanh(18.5138 * (y - 0.5542))
+    b = math.tanh(15.789 * (y - 0.3117))
+    c = math.tanh(15.9308 * (y - 0.312))
+    return (
+        -0.809 - 0.0428 * 18.5138 * (1.0 - a * a) - 17.7326 * 15.789 * (1.0 - b * b)
+        + 17.5842 * 15.9308 * (1.0 - c * c)
+    )
+
+
 def lpscl_conductivity(temperature: float, conductivity_25c: float, activation_energy: float) -> float:
     """Li+ conductivity of Li6PS5Cl at `temperature` K, S/m: Arrhenius from its 25 degC value.
 

@@ -46,6 +46,8 @@ HYSTERESIS_HALF_WIDTH = 0.12  # V
 THERMAL_VOLTAGE_25C = GAS_CONSTANT * 298.15 / FARADAY
 X_EDGE = 1e-4  # the OCP's ideal-solution term diverges at x = 0 and x = X_MAX; it is read this far inside
 
+_LOGISTIC_AT_0 = 1.0 / (1.0 + math.exp(5.0))  # the logistic step of electronic_conductivity at x = 0
+
 
 def volumetric_strain(x: float, porosity: float = 0.0) -> float:
     """Volume change of a Si particle relative to its delithiated volume, (V - V0) / V0.
@@ -116,8 +118,7 @@ def electronic_conductivity(x: float) -> float:
     Chem. C 111 (2007) 11437: in-situ conductivity of a-Si; the reference review's
     "self-wiring").
     """
-    low = 1.0 / (1.0 + math.exp(5.0))  # the logistic at x = 0
-    step = (1.0 / (1.0 + math.exp(-(x - 1.0) / 0.2)) - low) / (1.0 - low)
+    step = (1.0 / (1.0 + math.exp(-(x - 1.0) / 0.2)) - _LOGISTIC_AT_0) / (1.0 - _LOGISTIC_AT_0)
     return 100.0 * 10.0 ** (-4.0 + 5.0 * step)
 
 
@@ -159,6 +160,17 @@ def ocp_mean(x: float) -> float:
         + 0.45 * math.exp(-inside / 0.12)
         + THERMAL_VOLTAGE_25C * (math.log((X_MAX - inside) / inside) + (inside - x) / X_EDGE)
     )
+
+
+def ocp_mean_slope(x: float) -> float:
+    """dU_eq/dx of `ocp_mean`, V per unit x (< 0): the cell's constant-voltage solve takes Newton steps with it.
+
+    Inside: -0.042 - (0.45 / 0.12) exp(-x / 0.12) - (RT/F) (1 / (3.75 - x) + 1 / x); on the
+    straight continuations beyond X_EDGE of either end, the wall's slope -(RT/F) / X_EDGE.
+    """
+    if x < X_EDGE or x > X_MAX - X_EDGE:
+        return -THERMAL_VOLTAGE_25C / X_EDGE
+    return -0.042 - 0.45 / 0.12 * math.exp(-x / 0.12) - THERMAL_VOLTAGE_25C * (1.0 / (X_MAX - x) + 1.0 / x)
 
 
 def ocp(x: float, hysteresis: float, stress_shift: float = 0.0) -> float:

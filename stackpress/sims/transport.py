@@ -73,6 +73,12 @@ def butler_volmer_overpotential(current: float, exchange_current: float, thermal
     return 2.0 * thermal_voltage * math.asinh(current / (2.0 * exchange_current))
 
 
+def butler_volmer_slope(current: float, exchange_current: float, thermal_voltage: float) -> float:
+    """d eta / dI of `butler_volmer_overpotential`, Ohm: (2 RT/F) / sqrt(4 I_0^2 + I^2)."""
+    two_i0 = 2.0 * exchange_current
+    return 2.0 * thermal_voltage / math.sqrt(two_i0 * two_i0 + current * current)
+
+
 def uniaxial_hydrostatic_stress(pressure: float, poisson: float) -> float:
     """Hydrostatic stress, Pa (tensile positive), in a layer pressed by `pressure` inside a rigid die.
 

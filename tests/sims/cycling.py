@@ -60,12 +60,15 @@ def _step(cell: Cell, current: float, dt: float, pressure: float) -> None:
     cell.prepare(pressure)
 
 
-def _compliant(cell: Cell, setpoint: float, limit: float) -> float:
-    """The current the cycler passes: the setpoint, or less once the voltage reaches its limit."""
+def _compliant(cell: Cell, setpoint: float, limit: float, last: float) -> float:
+    """The current the cycler passes: the setpoint, or less once the voltage reaches its limit.
+
+    The solve starts from the `last` sub-step's current, as the simulated cycler's does.
+    """
     voltage = cell.voltage(setpoint)
     if (setpoint > 0.0 and voltage > limit) or (setpoint < 0.0 and voltage < limit):
         low, high = (0.0, setpoint) if setpoint > 0.0 else (setpoint, 0.0)
-        return cell.current_for_voltage(limit, low, high, setpoint)[0]
+        return cell.current_for_voltage(limit, low, high, last)[0]
     return setpoint
 
 
@@ -85,8 +88,9 @@ def cycle(
     cutoff = cell.nominal_capacity * cv_cutoff / HOUR
     charged = 0.0
     held = 0.0
+    i = current
     for _ in range(100_000):
-        i = _compliant(cell, current, v_max)
+        i = _compliant(cell, current, v_max, i)
         if i < current:
             if i <= cutoff or held >= cv_time:
                 break
@@ -96,8 +100,9 @@ def cycle(
     resistance = (cell.voltage(0.0) - cell.voltage(-current)) / current
     charged_thickness = cell.anode_free_thickness
     discharged = 0.0
+    i = -current
     for _ in range(100_000):
-        i = _compliant(cell, -current, v_min)
+        i = _compliant(cell, -current, v_min, i)
         if i > -current:  # the voltage reached its limit: the discharge ends
             break
         _step(cell, i, dt, pressure)

@@ -61,3 +61,8 @@ def charge_then_discharge(
     world.cycler.apply_current(-current, 2.5)
     discharging = run_until(world, clock, lambda t: t.current > -current * 0.999, 10 * HOUR)
     return start - world.charge, charging, discharging
+
+
+def numeric_slope(f: Callable[[float], float], x: float, h: float) -> float:
+    """Central difference of `f` at `x` with half-step `h`: what an analytic slope is checked against."""
+    return (f(x + h) - f(x - h)) / (2.0 * h)

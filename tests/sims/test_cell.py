@@ -10,7 +10,7 @@ from stackpress.sims import si
 from stackpress.sims.cell import Cell, CellParams
 from stackpress.sims.materials import LI_IN_POTENTIAL
 
-from .helpers import HOUR, charge_then_discharge, make_world
+from .helpers import HOUR, charge_then_discharge, make_world, numeric_slope
 
 
 def prepared(params: CellParams | None = None, pressure: float = 10e6) -> Cell:
@@ -75,6 +75,52 @@ def test_current_for_voltage_inverts_voltage():
         current, voltage = cell.current_for_voltage(target, -5e-3, 5e-3, 0.0)
         assert voltage == target
         assert cell.voltage(current) == pytest.approx(target, abs=1e-8)
+
+
+def lithiate(cell: Cell, hours: float, rate: float = 0.5, pressure: float = 10e6) -> None:
+    """Lithiate the Si at `rate` C for `hours` h in 30 s sub-steps (charging a full cell, discharging a half cell)."""
+    current = (1.0 if cell.full else -1.0) * cell.nominal_capacity * rate / HOUR
+    for _ in range(round(hours * HOUR / 30.0)):
+        cell.advance(current, 30.0)
+        cell.update_mechanics()
+        cell.prepare(pressure)
+
+
+def test_voltage_slope_is_exact_for_full_and_half_cells_fresh_and_lithiated():
+    for params in (CellParams(), CellParams(chemistry="half")):
+        cell = prepared(params)
+        for hours in (0.0, 1.5):
+            lithiate(cell, hours)
+            for current in (-2e-3, -1e-4, 0.0, 3e-4, 2e-3):
+                assert cell.slope(current) == pytest.approx(numeric_slope(cell.voltage, current, 1e-8), rel=1e-5)
+
+
+def test_a_constant_voltage_hold_solves_in_one_or_two_evaluations_to_a_nanovolt():
+    """Given the last sub-step's current, as the simulated cycler does, the solve starts from the extrapolation
+    of its last two answers and Newton with the exact slope lands within NEWTON_ENOUGH on its first or second
+    evaluation; the rest is closed unchecked, to well under the solve's nanovolt tolerance."""
+    cell = prepared()
+    limit = cell.nominal_capacity / HOUR  # 1C
+    while cell.voltage(limit) < 4.2:
+        lithiate(cell, 30.0 / HOUR, rate=1.0)
+    evaluations = []
+    evaluate = cell.voltage
+    cell.voltage = lambda current: evaluations.append(current) or evaluate(current)
+    current = limit
+    counts = []
+    for _ in range(60):  # 30 min of CV at 30 s sub-steps
+        evaluations.clear()
+        current, voltage = cell.current_for_voltage(4.2, 0.0, limit, current)
+        assert voltage == 4.2
+        assert evaluate(current) == pytest.approx(4.2, abs=1e-9)
+        counts.append(len(evaluations))
+        cell.advance(current, 30.0)
+        cell.update_mechanics()
+        cell.prepare(10e6)
+    assert 0.0 < current < limit / 2  # it tapered
+    assert max(counts[:2]) <= 3  # no history to extrapolate from yet
+    assert max(counts[2:]) <= 2
+    assert sum(counts) < 2 * len(counts)
 
 
 def test_current_for_voltage_stops_at_the_ends_of_the_range():

@@ -8,6 +8,8 @@ import pytest
 
 from stackpress.sims import si
 
+from .helpers import numeric_slope
+
 GPA = 1e9
 S_PER_CM = 100.0  # S/m
 CM2_PER_S = 1e-4  # m2/s
@@ -122,3 +124,10 @@ def test_crystal_is_consumed_by_lithiation_and_never_returns():
     assert c == pytest.approx(0.5)
     assert si.crystalline_left(c, 0.0) == c
     assert si.crystalline_left(c, 3.75) == 0.0
+
+
+def test_ocp_slope_is_the_derivative_of_the_ocp_inside_and_beyond_the_walls():
+    for x in (-0.01, 0.02, 0.1, 0.5, 1.0, 2.0, 3.0, 3.7, si.X_MAX + 0.01):
+        slope = si.ocp_mean_slope(x)
+        assert slope == pytest.approx(numeric_slope(si.ocp_mean, x, 1e-7), rel=1e-5)
+        assert slope < 0.0  # the potential falls as Li is added: the cell's voltage rises with the charge

@@ -8,6 +8,8 @@ import pytest
 
 from stackpress.sims import transport
 
+from .helpers import numeric_slope
+
 
 def theta(pressure: float, stiffness_ratio: float = 1.0) -> float:
     return transport.contact_fraction(pressure, stiffness_ratio, minimum=0.05, saturation=3e6)
@@ -38,6 +40,13 @@ def test_butler_volmer_is_the_inverse_of_the_current_law():
         assert 2 * i0 * math.sinh(eta / (2 * vt)) == pytest.approx(current, abs=1e-15)
     # the current crowding into half the contact needs more overpotential
     assert transport.butler_volmer_overpotential(1e-3, i0 / 2, vt) > transport.butler_volmer_overpotential(1e-3, i0, vt)
+
+
+def test_butler_volmer_slope_is_the_derivative_of_the_overpotential():
+    i0, vt = 1e-3, 0.0257
+    for current in (-5e-3, -1e-4, 0.0, 2e-4, 3e-3):
+        numeric = numeric_slope(lambda i: transport.butler_volmer_overpotential(i, i0, vt), current, 1e-9)
+        assert transport.butler_volmer_slope(current, i0, vt) == pytest.approx(numeric, rel=1e-6)
 
 
 def test_effective_conductivity_and_uniform_reaction_resistance():
