@@ -4,6 +4,7 @@
     worker.py    a session, an auto-tune or an instrument check on its own thread (never on the GUI thread)
     live.py      the buffer the engine's callbacks fill and the window drains, in bounded memory
     pacing.py    virtual time paced to the wall: the time acceleration of a simulated run
+    monitor.py   "Connect": a session that only rests, so a bench shows live readings without a test
     plots.py     the run's plots, live or from a run file; decimate.py cuts curves to the view
     runview.py   a run file, browsed
     units.py     the actuator's command unit as the operator reads it (N, µm) and the regulator's gains

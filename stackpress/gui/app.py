@@ -8,6 +8,13 @@ touches an instrument. An auto-tune (a run of its own) and a real bench's
 instrument check are jobs on threads of their own too, polled by the same timer;
 one of a run, an auto-tune and a check has the bench at a time (`busy`).
 
+"Connect" makes a monitoring session the live run (`monitor.py`: a protocol that
+only rests), so a connected bench shows live readings without a test. It is the
+one holder of the bench that gives way by itself: Start, Continue, Auto-tune or
+opening another bench first disconnects it (its cleanup: cycler off, actuator
+holding) and then does what was asked, as a researcher who connected to watch the
+cell and then starts the test expects; only a running test needs an explicit Abort.
+
 Settings (the last bench and protocol, the window's geometry and layout) live
 in QSettings, i.e. the platform's config folder (~/.config/stackpress on Linux).
 """
@@ -45,6 +52,7 @@ from stackpress.control.pid import Gains
 from stackpress.data.analysis import CYCLE_COLUMNS, cycle_table
 from stackpress.data.runfile import read_run
 from stackpress.gui.live import COLUMNS, LiveBuffer
+from stackpress.gui.monitor import monitor_protocol
 from stackpress.gui.pacing import PacedClock
 from stackpress.gui.panels.alarms import AlarmBanner, EventLog
 from stackpress.gui.panels.bench import BenchPanel
@@ -57,6 +65,7 @@ from stackpress.gui.plots import RunPlots
 from stackpress.gui.runview import RunView
 from stackpress.gui.worker import Job, RunWorker, TuneJob
 from stackpress.protocols.load import parse_protocol_text
+from stackpress.protocols.steps import Protocol
 from stackpress.sample import Event
 from stackpress.session import Session
 
@@ -66,6 +75,8 @@ REFRESH_MS = 200  # how often the window takes in what the engine published
 CLOSE_WAIT = 30.0  # s: how long closing waits for the run's cleanup before it leaves it to finish alone
 SCREENSHOT_AFTER = 10.0  # wall seconds
 REFUSAL_SHOWN_MS = 15_000  # how long a refused operator request stays in the status bar
+MONITOR_STATES = {"running": "connected", "paused": "connected, waiting for the instruments",  # only a fault
+                  "aborted": "disconnected"}  # the monitor's engine states as the operator reads them
 
 
 class MainWindow(QMainWindow):
@@ -95,6 +106,8 @@ class MainWindow(QMainWindow):
         self.gains_override: Gains | None = None  # gains the next run starts with instead of the bench's
         self.tune_job: TuneJob | None = None
         self.check_job: Job | None = None  # a real bench's instruments being checked
+        self.monitoring = False  # the live run is the monitor ("Connect"), not a test
+        self._after_disconnect: Callable[[], None] | None = None  # what to do once the monitor has let go
         self._reported_error = False
         self._cycles_key = (0, False)  # (cycle, run ended) the per-cycle table was last asked for
         self._cycles_job: Future[pd.DataFrame] | None = None
@@ -136,7 +149,7 @@ class MainWindow(QMainWindow):
             self.pressure_tabs.addTab(panel, title)
         for panel in (self.bench_panel, self.protocol_panel, self.pressure_tabs):
             side.addWidget(panel)
-        side.setSizes([260, 340, 250])
+        side.setSizes([295, 330, 225])
         self.live_split = QSplitter(Qt.Orientation.Horizontal)
         self.live_split.addWidget(self.plots)
         self.live_split.addWidget(side)
@@ -200,6 +213,8 @@ class MainWindow(QMainWindow):
         self.tune_panel.use_requested.connect(self.set_gains)
         self.bench_panel.speed_changed.connect(self.set_speed)
         self.bench_panel.check_requested.connect(self.check_instruments)
+        self.bench_panel.connect_requested.connect(self.connect_bench)
+        self.bench_panel.disconnect_requested.connect(self.disconnect_bench)
         self.tabs.tabCloseRequested.connect(self._close_tab)
         self.plots.view_changed.connect(self._show_view)
         self.banner.acknowledged.connect(lambda said: self.request("note", f"alarm acknowledged: {said}"))
@@ -234,23 +249,51 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Start the open protocol on the bench: a new run file, a new live view."""
         protocol, bench = self.protocol_panel.protocol, self.next_run_bench()
-        if protocol is None or bench is None or self.busy:
+        if protocol is None or bench is None or self._disconnect_first(self.start) or self.busy:
             return
+        self._start_session(protocol, bench)
+
+    def connect_bench(self) -> None:
+        """Connect the bench without a test: the monitor (a session that only rests) becomes the live run."""
+        bench = self.next_run_bench()
+        if bench is None or self.busy:
+            return
+        path = self._start_session(monitor_protocol(bench), bench, monitoring=True)
+        self.statusBar().showMessage(f"connecting the bench; its readings are recorded in {path}")
+
+    def disconnect_bench(self) -> None:
+        """End the monitor, with its cleanup (cycler off, actuator holding); a test run is not ended here."""
+        if self.monitoring and self.worker is not None:
+            self.worker.abort("disconnected")
+
+    def _start_session(self, protocol: Protocol, bench: Bench, *, monitoring: bool = False) -> Path:
+        """Run `protocol` on `bench` as the live run, into a new file in the runs folder (returned)."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         path = _new_run_path(self.runs_dir, protocol.name)
         buffer = LiveBuffer()
         clock = PacedClock(self.speed) if bench.simulated else None
         self.bench_panel.show_bench(bench)
         self._go_live(path, buffer, clock, lambda: Session(protocol, bench, path, clock=clock,
-                                                           on_sample=(buffer.sample,), on_event=(buffer.event,)))
+                                                           on_sample=(buffer.sample,), on_event=(buffer.event,)),
+                      monitoring=monitoring)
+        return path
+
+    def _disconnect_first(self, action: Callable[[], None]) -> bool:
+        """While the monitor has the bench: disconnect it, and do `action` once it has let go. True if so."""
+        if not (self.monitoring and self.running):
+            return False
+        self._after_disconnect = action
+        self.disconnect_bench()
+        return True
 
     def continue_run(self, path: Path) -> None:
         """Go on with a crashed run (its file never closed) from its last checkpoint, appending to its file.
 
         It becomes the live run, on its own bench and protocol (the run file's copies), and
-        its live view starts with what the file holds. `Session.continue_run` builds the run's
-        clock: a simulated run goes on in virtual time as fast as it computes, so the time
-        acceleration does not apply to it."""
+        its live view starts with what the file holds. A simulated run goes on paced, at the
+        time acceleration, from the time `Session.continue_run` finds in the file."""
+        if self._disconnect_first(lambda: self.continue_run(path)):
+            return
         if self.busy:
             QMessageBox.information(self, "stackpress", "A run or an auto-tune has the bench: continue after it.")
             return
@@ -262,20 +305,21 @@ class MainWindow(QMainWindow):
         buffer = LiveBuffer()
         buffer.load({name: run.samples[name].to_numpy(dtype=float) for name in COLUMNS})
         self._use_bench(bench)
-        self.bench_panel.speed.setEnabled(False)
         self.protocol_panel.show_protocol(protocol, bench, f"{path.name} (continued)")
         for index in reversed(range(self.tabs.count())):  # its file is the live run's now
             widget = self.tabs.widget(index)
             if isinstance(widget, RunView) and widget.path == path:
                 self.tabs.removeTab(index)
         self.tabs.setCurrentWidget(self.live_split)
-        self._go_live(path, buffer, None, lambda: Session.continue_run(path, on_sample=(buffer.sample,),
-                                                                       on_event=(buffer.event,)))
+        self._go_live(path, buffer, None, lambda: Session.continue_run(
+            path, on_sample=(buffer.sample,), on_event=(buffer.event,),
+            make_clock=self._paced_from if bench.simulated else None))
 
     def _go_live(self, path: Path, buffer: LiveBuffer, clock: PacedClock | None,
-                 make_session: Callable[[], Session]) -> None:
-        """Make the run of `make_session` (recording to `path`) the live one, and start it on its thread."""
-        self.run_path, self.buffer, self.clock = path, buffer, clock
+                 make_session: Callable[[], Session], *, monitoring: bool = False) -> None:
+        """Make the run of `make_session` (recording to `path`) the live one, and start it on its thread;
+        `monitoring`: it is the monitor, not a test."""
+        self.run_path, self.buffer, self.clock, self.monitoring = path, buffer, clock, monitoring
         self.worker = RunWorker(make_session)
         self._reported_error = False
         self._cycles_key = (0, False)
@@ -285,6 +329,16 @@ class MainWindow(QMainWindow):
         self.regulator_panel.set_actuator(None)
         self.worker.start()
         self.protocol_panel.set_state("connecting")
+
+    def _paced_from(self, start: float) -> PacedClock:
+        """A continued simulated run's clock, made on the run's thread once the run knows where it goes on from.
+
+        It is the live clock from then on; the speed is set again after it is, so an operator's
+        change made meanwhile reaches it either way (here, or through `set_speed`)."""
+        clock = PacedClock(self.speed, start)
+        self.clock = clock
+        clock.set_speed(self.speed)
+        return clock
 
     def request(self, name: str, *args: object) -> None:
         """An operator's request to the running session: pause, resume, note, skip_step, set_pressure, manual,
@@ -313,7 +367,7 @@ class MainWindow(QMainWindow):
     def tune(self, setpoint: float) -> None:
         """A relay auto-tune at `setpoint` Pa on a thread, as a run of its own (its file in the runs folder)."""
         bench = self.next_run_bench()
-        if bench is None or self.busy:
+        if bench is None or self._disconnect_first(lambda: self.tune(setpoint)) or self.busy:
             return
         try:
             check_tunable(bench, setpoint)  # refused before anything moves
@@ -364,14 +418,29 @@ class MainWindow(QMainWindow):
     @property
     def state(self) -> str:
         """"tuning" or "checking" while an auto-tune or an instrument check has the bench, else "idle" before
-        any run, then the run's state (connecting, running, paused, finished, tripped, …)."""
+        any run, then the run's state (connecting, running, paused, finished, tripped, …); the monitor's is
+        "connecting", "connected" (paused by a fault: "connected, waiting for the instruments"), then
+        "disconnected" (or how else it ended: tripped, fault, error)."""
         if self.tuning:
             return "tuning"
         if self.checking:
             return "checking"
         if self.worker is None:
             return "idle"
-        return self.worker.state
+        state = self.worker.state
+        if self.monitoring:
+            return MONITOR_STATES.get(state, state)
+        return state
+
+    @property
+    def connection(self) -> str:
+        """"not connected", "connecting" or "connected": whether a session (a run's or the monitor's) holds
+        the instruments."""
+        if self.tuning:
+            return "connected (auto-tune)"
+        if not self.running:
+            return "not connected"
+        return "connecting" if self.worker.session is None else "connected"
 
     def set_speed(self, speed: float) -> None:
         """Time acceleration of a simulated run: for the next run, and for the current one at once."""
@@ -403,10 +472,10 @@ class MainWindow(QMainWindow):
             self.banner.offer(event)
             if event.kind == "warning" and "request" in event.data:  # a refused request: whichever tab is in front
                 self.statusBar().showMessage(event.message, REFUSAL_SHOWN_MS)
-            if event.kind == "step":
+            if event.kind == "step" and not self.monitoring:
                 self.protocol_panel.show_step(event.data["step"], event.data["cycle"], event.message)
         latest = self.buffer.latest
-        if latest is not None and self.running:
+        if latest is not None and self.running and not self.monitoring:
             self.protocol_panel.show_elapsed(latest.t, self.clock.speed if self.clock is not None else None)
         self.bench_panel.update_from(samples, events)
         if self.worker.error is not None and not self._reported_error:
@@ -415,14 +484,22 @@ class MainWindow(QMainWindow):
             self.banner.offer(Event(t, "fault", f"the run stopped with an error: {self.worker.error}"))
         self._show_state()
         self._update_cycles(latest.cycle if latest else 0)
+        if self._after_disconnect is not None and not self.running:
+            action, self._after_disconnect = self._after_disconnect, None
+            action()
 
     def _show_state(self) -> None:
+        """Enable what makes sense now. While connected, the actuator's controls work as in a run (a setpoint,
+        a jog), and Start, Auto-tune and the protocol's Open stay available: they disconnect first."""
         state = self.state
+        monitoring = self.monitoring and self.running
+        actuator_state = self.worker.state if monitoring else state
         self.protocol_panel.set_state(state)
-        self.pressure_panel.set_state(state)
-        self.regulator_panel.set_state(state)
-        self.bench_panel.set_busy(self.busy)
-        self.tune_panel.set_busy(tuning=self.tuning, can_start=not self.busy and self.bench is not None)
+        self.pressure_panel.set_state(actuator_state)
+        self.regulator_panel.set_state(actuator_state)
+        self.bench_panel.set_state(busy=self.busy, connection=self.connection, monitoring=monitoring)
+        self.tune_panel.set_busy(tuning=self.tuning,
+                                 can_start=(monitoring or not self.busy) and self.bench is not None)
 
     def _refresh_check(self) -> None:
         job = self.check_job
@@ -452,16 +529,19 @@ class MainWindow(QMainWindow):
         """Recompute the per-cycle table from the run file, off the GUI thread, when a cycle or the run ends.
 
         From the file rather than the live buffer: capacities come from each step's first and last
-        samples, which the recorder keeps and the buffer may thin out on a long run."""
+        samples, which the recorder keeps and the buffer may thin out on a long run. While the run
+        goes on, only the cycles before `cycle` are shown: the one in progress has not discharged yet,
+        and a capacity of zero would read as a dead cell."""
         job = self._cycles_job
         if job is not None and job.done():
             self._cycles_job = None
             if not job.cancelled() and job.exception() is None:
                 self._show_cycles(job.result())
-        key = (cycle, self.worker is not None and self.worker.done)
+        ended = self.worker is not None and self.worker.done
+        key = (cycle, ended)
         if self._cycles_job is None and self.run_path is not None and key != self._cycles_key:
             self._cycles_key = key
-            self._cycles_job = self._analysis.submit(_cycle_table_of, self.run_path)
+            self._cycles_job = self._analysis.submit(_cycle_table_of, self.run_path, None if ended else cycle)
 
     def _show_cycles(self, table: pd.DataFrame) -> None:
         self.cycles.show_table(table)
@@ -488,7 +568,7 @@ class MainWindow(QMainWindow):
 
     def _choose_bench(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a bench", "", "Benches (*.toml)")
-        if path and not self.busy:
+        if path and not self._disconnect_first(lambda: self.open_bench(path)) and not self.busy:
             self.open_bench(path)
 
     def _choose_run(self) -> None:
@@ -550,7 +630,9 @@ class MainWindow(QMainWindow):
         return {stop: "stop", abort: "abort"}.get(box.clickedButton(), "cancel")
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.running:
+        if self.running and self.monitoring:
+            self.shutdown("window closed: disconnected")
+        elif self.running:
             choice = self.ask_close_choice()
             if choice == "cancel":
                 event.ignore()
@@ -567,7 +649,9 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self, reason: str) -> None:
-        """End the run or the auto-tune with its cleanup (cycler off, actuator holding) and wait for it."""
+        """End the run or the auto-tune with its cleanup (cycler off, actuator holding) and wait for it;
+        nothing waits to start after it."""
+        self._after_disconnect = None
         if self.tune_job is not None:
             self.tune_job.cancel()
             self.tune_job.join(CLOSE_WAIT)
@@ -599,8 +683,10 @@ def _new_run_path(folder: Path, name: str) -> Path:
     return path
 
 
-def _cycle_table_of(path: Path) -> pd.DataFrame:
-    return cycle_table(read_run(path).samples)
+def _cycle_table_of(path: Path, before: int | None = None) -> pd.DataFrame:
+    """The run's per-cycle table; `before`: only the cycles before this one (those that are over)."""
+    table = cycle_table(read_run(path).samples)
+    return table if before is None else table[table["cycle"] < before]
 
 
 def main(bench: str | None = None, *, screenshot: str | None = None, after: float | None = None,

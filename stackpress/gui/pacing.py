@@ -9,7 +9,8 @@ the engine waits, so the run is tick for tick the run `stackpress run` makes —
 and each wait also lasts until the wall clock has caught up with `speed`. An
 engine that falls behind makes simulated time run slower, never skip; it does
 not sprint to catch up afterwards either. `set_speed` may be called from any
-thread and takes effect on the wait in progress.
+thread and takes effect on the wait in progress. A continued run's clock starts
+where the run left off (`start`), paced from there.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ BEHIND = 0.25  # wall s: an engine this far behind its pace is re-paced from whe
 
 
 class PacedClock:
-    def __init__(self, speed: float) -> None:
+    def __init__(self, speed: float, start: float = 0.0) -> None:
+        """`speed`: simulated seconds per wall second; `start`: the time it reads now, s."""
         self._changed = threading.Condition()
-        self._t = 0.0
+        self._t = float(start)
         self._speed = _positive(speed)
-        self._pace_from(0.0)
+        self._pace_from(self._t)
 
     @property
     def speed(self) -> float:

@@ -45,6 +45,40 @@ def faulty_bench(tmp_path: Path):
     return make
 
 
+NOWHERE = """
+name = "my-press"
+[cell]
+area = "0.785 cm2"
+loading = "3 mAh/cm2"
+other_layers = "0.75 mm"
+[instruments.cycler]
+driver = "scpi"
+resource = "TCPIP0::127.0.0.1::1::SOCKET"
+dialect = "keithley-2450"
+[instruments.load_cell]
+driver = "modbus"
+resource = "modbus-tcp://127.0.0.1:1?unit=1"
+dialect = "generic-modbus-load-cell"
+[instruments.actuator]
+driver = "modbus"
+resource = "modbus-tcp://127.0.0.1:1?unit=2"
+dialect = "{actuator}"
+command_range = ["0 N", "11.8 kN"]
+"""  # port 1: nothing listens there
+
+
+@pytest.fixture
+def unreachable(tmp_path: Path):
+    """A real bench whose instruments are nowhere: connecting to them fails at once."""
+
+    def make(actuator: str = "generic-hydraulic") -> Path:
+        path = tmp_path / "my-press.toml"
+        path.write_text(NOWHERE.format(actuator=actuator))
+        return path
+
+    return make
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

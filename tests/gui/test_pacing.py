@@ -64,3 +64,10 @@ def test_a_clock_survives_pickling_with_its_time() -> None:
     assert copy.now() == 42.0 and copy.speed == 1e9
     copy.sleep_until(43.0)
     assert copy.now() == 43.0
+
+
+def test_a_clock_that_starts_later_is_paced_from_its_start() -> None:
+    clock = PacedClock(speed=100, start=3600.0)  # a continued run, an hour in
+    assert clock.now() == 3600.0
+    assert 0.008 <= wall_seconds(lambda: clock.sleep_until(3601.0)) < 1.0  # 10 ms, not the 36 s from zero
+    assert clock.now() == 3601.0

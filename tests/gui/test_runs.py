@@ -87,6 +87,23 @@ def test_a_crashed_run_continues_as_the_live_run_and_appends_to_its_file(make_wi
     qtbot.waitUntil(lambda: window.cycles.rowCount() == 2, timeout=30_000)  # from the whole file
 
 
+def test_a_continued_simulated_run_is_paced_at_the_chosen_speed(make_window, crashed_run: Path, qtbot) -> None:
+    left_off = read_run(crashed_run).samples["t"].iloc[-1]
+    window = make_window(speed=1)
+    window.open_run(crashed_run).continue_button.click()
+    received = window.buffer.received
+    qtbot.waitUntil(lambda: window.clock is not None and window.buffer.received > received + 1, timeout=30_000)
+    assert window.clock.now() > left_off
+    assert window.running  # at 1x, hours of the run are left (unpaced, it is over in a second or two)
+    speed = window.bench_panel.speed
+    assert speed.isEnabled()
+    speed.setCurrentIndex(speed.findData(10_000.0))
+    assert window.clock.speed == 10_000
+    qtbot.waitUntil(lambda: not window.running, timeout=30_000)
+    window.refresh()
+    assert window.state == "finished"
+
+
 def test_a_finished_run_offers_no_continue(make_window, finished_run: Path) -> None:
     view = make_window().open_run(finished_run)
     assert not view.continue_button.isVisibleTo(view)

@@ -185,3 +185,19 @@ def test_two_runs_started_within_a_second_get_their_own_files(make_window, short
 def test_a_speed_from_the_command_line_is_offered_as_it_is(make_window) -> None:
     window = make_window(speed=2500)
     assert window.bench_panel.speed.currentText() == "2,500 ×"
+
+
+def test_the_live_cycle_table_shows_only_cycles_that_are_over(make_window, short_protocol: Path, qtbot) -> None:
+    window = make_window(protocol=short_protocol, speed=1000)
+    shown: list[tuple[int, list[int]]] = []  # (the run's cycle then, the cycles in the table)
+    show_table = window.cycles.show_table
+    window.cycles.show_table = lambda table: (
+        shown.append((window.buffer.latest.cycle if window.buffer.latest else 0, list(table["cycle"]))),
+        show_table(table))
+    window.start()
+    qtbot.waitUntil(lambda: not window.running, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.cycles.rowCount() == 2, timeout=TIMEOUT)  # the run is over: all of it
+    during = [cycles for _, cycles in shown[:-1]]
+    assert [1] in during  # cycle 1 was shown once it was over, during cycle 2
+    assert all(max(cycles, default=0) < now for now, cycles in shown[:-1] if now)
+    assert float(window.cycles.item(1, 2).text()) > 0

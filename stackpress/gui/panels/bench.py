@@ -6,6 +6,11 @@ last received a sample in which its value was a number (a lost reading is NaN),
 in wall seconds whatever the simulation's speed; its last error is the last
 fault event that named it.
 
+"Connect" keeps the bench connected without a test running (a monitoring
+session, see `stackpress.gui.monitor`), so the plots and this panel show live
+readings; "Disconnect" ends it with the run's cleanup. The instruments count as
+connected while any session holds them, a run's or the monitor's.
+
 A real bench's instruments can be checked between runs ("Connect && check":
 `stackpress check`, on a thread of the window's): each is connected, identified
 and read once, then closed, and the answer — or why there was none — shows in
@@ -50,6 +55,8 @@ class BenchPanel(QGroupBox):
     """Bench name, the instruments' state, and the simulation's time acceleration."""
 
     speed_changed = Signal(float)
+    connect_requested = Signal()
+    disconnect_requested = Signal()
     check_requested = Signal()
 
     def __init__(self, speed: float) -> None:
@@ -66,30 +73,44 @@ class BenchPanel(QGroupBox):
         self.table.setVerticalHeaderLabels(list(ROLES))
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.connect_button = QPushButton("Connect")
+        self.connect_button.setToolTip("connect the instruments and show live readings without a test (cycler "
+                                       "resting, actuator left as it is), recorded in a monitor run file")
+        self.connect_button.clicked.connect(self.connect_requested.emit)
+        self.disconnect_button = QPushButton("Disconnect")
+        self.disconnect_button.setToolTip("end the monitoring: cycler off, actuator holding, instruments closed")
+        self.disconnect_button.clicked.connect(self.disconnect_requested.emit)
+        self.connection = QLabel("not connected")
         self.check = QPushButton("Connect && check")
         self.check.setToolTip("connect each instrument, identify it, read it once and close it (stackpress check)")
         self.check.clicked.connect(self.check_requested.emit)
         self.check_status = QLabel()
         self.check_status.setWordWrap(True)
         self.simulated = True
+        self.connected = False  # a session holds the instruments
         header = QHBoxLayout()
         header.addWidget(self.name, 1)
         header.addWidget(self.check)
+        connection = QHBoxLayout()
+        connection.addWidget(self.connection, 1)
+        connection.addWidget(self.connect_button)
+        connection.addWidget(self.disconnect_button)
         form = QFormLayout()
         form.addRow("bench", header)
+        form.addRow("instruments", connection)
         form.addRow("time acceleration", self.speed)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.table)
+        layout.addWidget(self.table, 1)
         layout.addWidget(self.check_status)
         self._last_seen: dict[str, float] = {}
-        self._names: dict[str, str] = {}
 
     def show_bench(self, bench: Bench) -> None:
         self.name.setText(f"{bench.name} ({'simulated' if bench.simulated else 'instruments'})")
         self.speed.setEnabled(bench.simulated)
         self.simulated = bench.simulated
         self.check_status.setText("" if bench.simulated else "not checked yet")
+        self.check_status.setVisible(not bench.simulated)
         instruments = bench.tables.get("instruments", {})
         for row, role in enumerate(ROLES):
             table = instruments.get(role, {})
@@ -100,9 +121,18 @@ class BenchPanel(QGroupBox):
             self.table.setItem(row, CHECK, QTableWidgetItem("–" if bench.simulated else ""))
         self._last_seen.clear()
 
-    def set_busy(self, busy: bool) -> None:
-        """`busy`: a run, an auto-tune or a check holds the instruments. Check only a real bench, when free."""
+    def set_state(self, *, busy: bool, connection: str, monitoring: bool) -> None:
+        """`busy`: a run, an auto-tune, a check or the monitor has the bench; `connection`: "not connected",
+        "connecting" or "connected" (a session holds the instruments); `monitoring`: the monitor is that session.
+
+        Connect and check only a free bench (check only a real one); disconnect only the monitor
+        (a run ends with Abort)."""
+        self.connection.setText(connection)
+        self.connect_button.setEnabled(not busy)
+        self.disconnect_button.setEnabled(monitoring)
         self.check.setEnabled(not self.simulated and not busy)
+        self.connected = connection == "connected"
+        self._show_ages()
 
     def begin_check(self) -> None:
         self.check_status.setText("checking: connecting to each instrument…")
@@ -135,10 +165,16 @@ class BenchPanel(QGroupBox):
         for event in events:
             if event.kind == "fault" and "instrument" in event.data:
                 self._show_error(str(event.data["instrument"]), f"{event.t / 3600:.2f} h: {event.message}")
+        self._show_ages()
+
+    def _show_ages(self) -> None:
+        """How long ago each instrument last gave a reading, while a session holds them."""
+        now = time.monotonic()
         for row, role in enumerate(ROLES):
             seen = self._last_seen.get(role)
-            if seen is not None:
-                self.table.item(row, 1).setText(f"{now - seen:.1f} s ago")
+            text = ("not connected" if not self.connected else "no reading yet" if seen is None
+                    else f"{now - seen:.1f} s ago")
+            self.table.item(row, 1).setText(text)
 
     def _show_error(self, instrument: str, text: str) -> None:
         row = _role_row(instrument)
