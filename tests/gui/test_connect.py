@@ -117,3 +117,37 @@ def test_an_auto_tune_asked_for_while_connected_disconnects_first(make_window, q
     assert not window.running and read_run(window.run_path).meta["closed"] == "true"
     window.cancel_tune()
     qtbot.waitUntil(lambda: not window.tuning, timeout=TIMEOUT)
+
+
+def test_the_window_stays_responsive_while_an_instrument_hangs(make_window, unreachable, tmp_path: Path,
+                                                              qtbot) -> None:
+    # Every instrument at a server that accepts the connection and never answers: each driver waits
+    # out its timeouts on the session's thread, while the window's own timer keeps firing.
+    import socket
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: [held.append(listener.accept()[0]) for _ in range(3)], daemon=True).start()
+    bench = Path(unreachable()).read_text().replace("127.0.0.1::1::", f"127.0.0.1::{port}::")
+    bench = bench.replace("127.0.0.1:1?", f"127.0.0.1:{port}?")
+    path = tmp_path / "silent.toml"
+    path.write_text(bench)
+    window = make_window(path)
+    window.show()
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(window.buffer.received))
+    timer.start(20)
+    window.bench_panel.connect_button.click()
+    qtbot.waitUntil(lambda: len(ticks) >= 25, timeout=TIMEOUT)  # half a second of the GUI thread's own timer
+    assert window.running and ticks[-1] == 0  # the engine is still waiting for its first readings
+    window.bench_panel.disconnect_button.click()
+    qtbot.waitUntil(lambda: not window.running, timeout=TIMEOUT)
+    timer.stop()
+    listener.close()
+    for conn in held:
+        conn.close()
