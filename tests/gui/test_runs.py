@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from stackpress.bench import load_bench
@@ -107,3 +108,21 @@ def test_a_continued_simulated_run_is_paced_at_the_chosen_speed(make_window, cra
 def test_a_finished_run_offers_no_continue(make_window, finished_run: Path) -> None:
     view = make_window().open_run(finished_run)
     assert not view.continue_button.isVisibleTo(view)
+
+
+def test_the_file_menu_exports_and_reports_the_run_in_front(make_window, finished_run: Path, tmp_path: Path,
+                                                           monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    export, report = tmp_path / "done.parquet", tmp_path / "report"
+    report.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(export), ""))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(report))
+    window = make_window()
+    window.open_run(finished_run)
+    actions = {action.text(): action for action in window.menuBar().actions()[0].menu().actions()}
+    actions["&Export run…"].trigger()
+    actions["Write &report…"].trigger()
+    assert len(pd.read_parquet(export)) == len(read_run(finished_run).samples)
+    assert (report / "report.html").is_file()
+    assert str(report) in window.statusBar().currentMessage()
