@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -238,3 +239,58 @@ def test_cells_can_record_in_place_on_threads_of_this_process(tmp_path):
     assert result.cells["status"].tolist() == ["finished"]
     assert read_run(tmp_path / "out" / "cells" / "cell-001.sqlite").meta["closed"] == "true"
     assert (tmp_path / "out" / "protocol-template.toml").read_text() == TEMPLATE
+
+
+def test_a_release_below_the_window_is_refused_before_anything_runs_as_stackpress_run_refuses_it(tmp_path):
+    # Session refuses it too, but only on the cell's worker: the sweep's own check must catch it first.
+    template = TEMPLATE.replace('"0.5 MPa"', '"2 MPa"').replace('"Rest for 10 minutes"]', '"Release pressure"]', 1)
+    path = write_sweep(tmp_path, f"""
+[fixed]
+cycles = 1
+rate = "C/3"
+pressure = "10 MPa"
+{COARSE}
+[grid]
+"limits.safe_preload" = ["1 MPa", "5 MPa"]
+""", template)
+    with pytest.raises(SweepError) as refused:
+        load_study(path).jobs(tmp_path / "out")
+    assert len(refused.value.problems) == 1
+    assert refused.value.problems[0].startswith("cell 1 (limits.safe_preload=1 MPa): ")
+    assert "releases to the bench's safe preload of 1 MPa, outside the pressure window 2 MPa to 100 MPa" in (
+        refused.value.problems[0]
+    )
+
+
+def test_retention_is_against_the_reference_cycle_and_leaves_out_a_cut_short_last_cycle(tmp_path):
+    from stackpress.sweep.cells import CellResult
+    from stackpress.sweep.maps import cell_summary
+    from stackpress.sweep.run import sweep_table
+
+    path = write_sweep(tmp_path, f"""
+[fixed]
+cycles = 3
+rate = "C/3"
+{COARSE}
+[grid]
+pressure = ["5 MPa", "10 MPa"]
+[maps]
+at_cycle = 3
+reference_cycle = 2
+""")
+    study = load_study(path)
+    jobs = study.jobs(tmp_path / "out")
+    capacities = {1: [2.0, 1.6, 1.2], 2: [2.0, 1.0, 0.9]}  # Ah per cycle; cell 2 tripped in its cycle 3
+    results = {
+        job.index: CellResult(job.index, "finished" if job.index == 1 else "tripped", "",
+                              pd.DataFrame({"cycle": [1, 2, 3], "discharge_capacity_Ah": capacities[job.index]}),
+                              0.0, job.run_path)
+        for job in jobs
+    }
+    table = sweep_table(study, jobs, results, tmp_path / "out")
+    assert table["retention"].tolist() == pytest.approx([1.25, 1.0, 0.75, 2.0, 1.0, 0.9])
+    cells = cell_summary(table, study).set_index("cell")
+    assert cells["first_discharge_mAh"].tolist() == pytest.approx([1600.0, 1000.0])
+    assert cells["retention_last"].tolist() == pytest.approx([0.75, 1.0])  # cell 2: its cycle 3 is left out
+    assert cells.loc[1, "retention_at_3"] == pytest.approx(0.75)
+    assert math.isnan(cells.loc[2, "retention_at_3"])

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 COULOMB_PER_AH = 3600.0
+MAH_PER_AH = 1e3
 J_PER_WH = 3600.0
 PA_PER_MPA = 1e6
 UM_PER_M = 1e6
@@ -145,7 +146,7 @@ def cycle_table(samples: pd.DataFrame, reference_cycle: int | None = None) -> pd
 
     table = table.rename_axis("cycle").reset_index()
     reference = reference_cycle if reference_cycle is not None else default_reference_cycle(s, table)
-    table["retention"] = _retention(table, reference)
+    table["retention"] = retention(table, reference)
     return table[list(CYCLE_COLUMNS)]
 
 
@@ -218,7 +219,8 @@ def step_table(samples: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _retention(table: pd.DataFrame, reference: int | None) -> pd.Series:
+def retention(table: pd.DataFrame, reference: int | None) -> pd.Series:
+    """Each cycle's discharge capacity over the `reference` cycle's; NaN throughout if that has no discharge."""
     ref = table.loc[table["cycle"] == reference, "discharge_capacity_Ah"]
     capacity = float(ref.iloc[0]) if len(ref) else 0.0
     if not capacity > 0:

@@ -29,9 +29,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from stackpress.data.analysis import COULOMB_PER_AH
+from stackpress.data.analysis import COULOMB_PER_AH, MAH_PER_AH
 
-MAH_PER_AH = 1e3
 DQDV_COLUMNS = ("voltage_V", "dqdv_mAh_per_V")
 DEFAULT_BIN_WIDTH = 0.010  # V
 CONSTANT_CURRENT_TOLERANCE = 0.02  # a step is constant-current if most of its samples are this close to its median

@@ -48,6 +48,7 @@ from matplotlib.figure import Figure
 
 from stackpress.data.analysis import (
     COULOMB_PER_AH,
+    MAH_PER_AH,
     PA_PER_MPA,
     S_PER_H,
     UM_PER_M,
@@ -59,7 +60,6 @@ from stackpress.data.analysis import (
 from stackpress.data.incremental_capacity import DEFAULT_BIN_WIDTH, dqdv
 from stackpress.data.runfile import Run, read_run
 
-MAH_PER_AH = 1e3
 DPI = 120
 PRESSURE_BAND = 0.02  # the band drawn around the setpoint: the hold a researcher expects
 END_STATES = ("finished", "tripped", "fault", "aborted")

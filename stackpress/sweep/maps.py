@@ -5,8 +5,8 @@ so a table read back from `cycles.parquet` maps the same way.
 
 Per cell (`cell_summary`):
 - `first_discharge_mAh`: discharge capacity of the reference cycle (`[maps] reference_cycle`, default 1);
-- `retention_last`: the last complete cycle's discharge capacity over the reference cycle's
-  (a run that did not finish has its last, cut-short, cycle left out);
+- `retention_last`: the last complete cycle's `retention` in the table, its discharge capacity over the
+  reference cycle's (a run that did not finish has its last, cut-short, cycle left out);
 - `retention_at_N`: the same at cycle N = `[maps] at_cycle` (NaN if the cell never got there).
 
 Figures (`make_maps`), drawn on matplotlib `Figure`s with the Agg canvas, no pyplot:
@@ -30,9 +30,9 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from stackpress.data.analysis import MAH_PER_AH
 from stackpress.sweep.study import Study
 
-MAH_PER_AH = 1e3
 DPI = 120
 FINISHED = "finished"
 _SHORT = {"tripped": "trip", "failed": "FAIL", "lost": "lost", "interrupted": "stop", "aborted": "abort"}
@@ -53,7 +53,7 @@ def cell_summary(table: pd.DataFrame, study: Study) -> pd.DataFrame:
             done = done[done["cycle"] < done["cycle"].max()]  # the last cycle was cut short
         reference = group.loc[group["cycle"] == study.maps.reference_cycle, "discharge_capacity_Ah"]
         first = float(reference.iloc[0]) if len(reference) else math.nan
-        at_cycle = done.loc[done["cycle"] == at, "discharge_capacity_Ah"]
+        at_cycle = done.loc[done["cycle"] == at, "retention"]
         rows.append(
             {
                 "cell": int(cell),
@@ -61,8 +61,8 @@ def cell_summary(table: pd.DataFrame, study: Study) -> pd.DataFrame:
                 "status": status,
                 "cycles": int(group["cycle"].max()) if group["cycle"].notna().any() else 0,
                 "first_discharge_mAh": first * MAH_PER_AH,
-                "retention_last": _ratio(done["discharge_capacity_Ah"].iloc[-1], first) if len(done) else math.nan,
-                f"retention_at_{at}": _ratio(at_cycle.iloc[0], first) if len(at_cycle) else math.nan,
+                "retention_last": float(done["retention"].iloc[-1]) if len(done) else math.nan,
+                f"retention_at_{at}": float(at_cycle.iloc[0]) if len(at_cycle) else math.nan,
                 "error": head["error"],
                 "run": head["run"],
             }
@@ -101,10 +101,6 @@ def make_maps(table: pd.DataFrame, study: Study, out_dir: Path) -> list[Path]:
                             f"{study.name}: by {axis.name} (mean over the other axes)")
             _save(figure, paths[-1])
     return paths
-
-
-def _ratio(value: float, reference: float) -> float:
-    return float(value) / reference if reference > 0 else math.nan
 
 
 def _row_keys(summary: pd.DataFrame, others: list) -> list[str]:

@@ -34,7 +34,7 @@ from typing import TextIO
 
 import pandas as pd
 
-from stackpress.data.analysis import CYCLE_COLUMNS
+from stackpress.data.analysis import CYCLE_COLUMNS, retention
 from stackpress.sweep.cells import FAILED, INTERRUPTED, LOST, CellResult, interrupted, lost, run_cell
 from stackpress.sweep.study import CellJob, Study, SweepError
 from stackpress.units import UnitError, quantity
@@ -259,9 +259,7 @@ def sweep_table(study: Study, jobs: list[CellJob], results: dict[int, CellResult
         result = results.get(job.index) or lost(job, RuntimeError("no result came back"))
         cycles = result.cycles if len(result.cycles) else pd.DataFrame({name: [math.nan] for name in CYCLE_COLUMNS})
         cycles = cycles.reindex(columns=list(CYCLE_COLUMNS)).copy()
-        reference = cycles.loc[cycles["cycle"] == study.maps.reference_cycle, "discharge_capacity_Ah"]
-        first = float(reference.iloc[0]) if len(reference) and pd.notna(reference.iloc[0]) else float("nan")
-        cycles["retention"] = cycles["discharge_capacity_Ah"].astype("float64") / first if first > 0 else float("nan")
+        cycles["retention"] = retention(cycles, study.maps.reference_cycle)
         head = {
             "cell": job.index,
             "status": result.status,

@@ -206,6 +206,7 @@ class Study:
             area=bench.area,
             max_pressure=bench.max_pressure,
             max_current=bench.max_current,
+            safe_preload=bench.safe_preload,
         )
         bench.connect(VirtualClock(), cell.seed)  # the simulator's own checks, and the fixture's rating
         return CellJob(
