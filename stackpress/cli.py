@@ -67,7 +67,6 @@ def _run(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
     bench = load_bench(args.bench)
     out = Path(args.out) if args.out else _default_run_path(protocol.name)
-    out.parent.mkdir(parents=True, exist_ok=True)
     progress = Progress(sys.stdout)
     session = Session(
         protocol, bench, out, seed=args.seed, overwrite=args.overwrite,
@@ -184,8 +183,6 @@ def _tune(args: argparse.Namespace) -> int:
     setpoint = quantity(args.setpoint, "Pa", "--setpoint")
     amplitude = quantity(args.amplitude, "Pa", "--amplitude") if args.amplitude else None
     out = Path(args.out) if args.out else None
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
 
     def progress(p: TuneProgress) -> None:
         print(f"[{p.t:7.1f} s] {p.phase}: {p.message}")

@@ -23,7 +23,7 @@ def protocol_file(tmp_path):
 
 
 def test_run_export_report(tmp_path, protocol_file, capsys):
-    run = tmp_path / "run.sqlite"
+    run = tmp_path / "runs" / "run.sqlite"  # the run file's folder is made for it
     assert main(["run", str(protocol_file), "--bench", "sim-hydraulic", "--out", str(run)]) == 0
     out = capsys.readouterr().out
     assert "run finished" in out
@@ -57,8 +57,9 @@ def test_a_setpoint_above_the_bench_hard_limit_is_refused(tmp_path, capsys):
     bench.write_text('[limits]\nmax_pressure = "8 MPa"\n')
     protocol = tmp_path / "p.toml"
     protocol.write_text(C3_CYCLING.format(repeat=1))
-    assert main(["run", str(protocol), "--bench", str(bench), "--out", str(tmp_path / "r.sqlite")]) == 2
+    assert main(["run", str(protocol), "--bench", str(bench), "--out", str(tmp_path / "runs" / "r.sqlite")]) == 2
     assert "10 MPa" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # a refused run leaves nothing behind, not even a folder
 
 
 @pytest.mark.parametrize(
