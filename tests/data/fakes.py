@@ -1,4 +1,4 @@
-"""Samples, a hand-driven wall clock and a small synthetic run for the data tests."""
+"""Samples and a small synthetic run for the data tests."""
 
 from __future__ import annotations
 
@@ -32,16 +32,6 @@ _DEFAULTS = dict(
 def make_sample(**changes: object) -> Sample:
     """A plausible bench reading, with the given fields changed."""
     return Sample(**{**_DEFAULTS, **changes})
-
-
-class FakeWall:
-    """Wall time that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def cycling_samples(cycles: int = 3, tick: float = 10.0, growth: float = 0.0) -> list[Sample]:

@@ -8,10 +8,11 @@ from contextlib import closing
 import pytest
 
 from stackpress import __version__
+from stackpress.clock import VirtualClock
 from stackpress.data import Recorder, RecordingPolicy, RunInProgressError, read_run
 from stackpress.data.schema import SCHEMA_VERSION
 from stackpress.sample import Event
-from tests.data.fakes import FakeWall, make_sample
+from tests.data.fakes import make_sample
 
 
 def recorded_times(path, samples, policy=None):
@@ -79,19 +80,19 @@ def test_interval_zero_records_everything_and_values_round_trip(tmp_path):
 
 
 def test_samples_reach_the_file_when_the_commit_interval_has_passed_on_the_wall_clock(tmp_path):
-    wall = FakeWall()
+    wall = VirtualClock()  # stands in for the wall clock: it moves only when the test says so
     path = tmp_path / "run.sqlite"
-    recorder = Recorder(path, policy=RecordingPolicy(interval=0.0), commit_interval=1.0, wall=wall)
+    recorder = Recorder(path, policy=RecordingPolicy(interval=0.0), commit_interval=1.0, wall=wall.now)
     # Sample time races ahead (virtual clock); that must not trigger commits.
     for t in range(100):
         recorder.sample(make_sample(t=t * 3600.0))
     recorder.sync()
     assert read_run(path).samples.empty
-    wall.now = 0.99
+    wall.sleep_until(0.99)
     recorder.sample(make_sample(t=100 * 3600.0))
     recorder.sync()
     assert read_run(path).samples.empty
-    wall.now = 1.0
+    wall.sleep_until(1.0)
     recorder.sample(make_sample(t=101 * 3600.0))  # commits what came before it, and keeps it for the next
     recorder.sync()
     assert len(read_run(path).samples) == 101
@@ -101,7 +102,7 @@ def test_samples_reach_the_file_when_the_commit_interval_has_passed_on_the_wall_
 
 def test_an_event_is_committed_at_once_with_the_samples_before_it(tmp_path):
     path = tmp_path / "run.sqlite"
-    recorder = Recorder(path, commit_interval=1.0, wall=FakeWall())
+    recorder = Recorder(path, commit_interval=1.0, wall=VirtualClock().now)
     recorder.sample(make_sample(t=5.0))
     recorder.event(Event(t=5.0, kind="trip", message="pressure above 30 MPa", data={"limit": 30e6}))
     recorder.sync()  # waits for what was handed to the writer; nothing else is due: the wall clock stood still

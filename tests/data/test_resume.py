@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from stackpress.clock import VirtualClock
 from stackpress.data import (
     NotARunError,
     Recorder,
@@ -26,7 +27,7 @@ from stackpress.data import (
 )
 from stackpress.data.schema import SCHEMA_VERSION
 from stackpress.sample import Event
-from tests.data.fakes import FakeWall, crashed_copy, cycling_samples, make_sample
+from tests.data.fakes import crashed_copy, cycling_samples, make_sample
 
 
 def position(sample):
@@ -36,7 +37,7 @@ def position(sample):
 
 def test_a_checkpoint_is_stored_with_its_sample_even_one_the_policy_would_skip(tmp_path):
     path = tmp_path / "run.sqlite"
-    with Recorder(path, commit_interval=1.0, wall=FakeWall()) as recorder:
+    with Recorder(path, commit_interval=1.0, wall=VirtualClock().now) as recorder:
         for t in range(6):  # the default policy keeps t=0 and would skip t=1..5 (10 s interval)
             s = make_sample(t=float(t), charge=t * 0.01)
             recorder.sample(s)
@@ -52,7 +53,7 @@ def test_a_checkpoint_is_stored_with_its_sample_even_one_the_policy_would_skip(t
 
 def test_only_the_last_checkpoint_is_kept_and_it_goes_with_events_too(tmp_path):
     path = tmp_path / "run.sqlite"
-    with Recorder(path, commit_interval=1.0, wall=FakeWall()) as recorder:
+    with Recorder(path, commit_interval=1.0, wall=VirtualClock().now) as recorder:
         recorder.sample(make_sample(t=0.0))
         recorder.checkpoint({"step": 1})
         recorder.flush()
