@@ -114,11 +114,7 @@ class Session:
         if meta["protocol_source"].endswith(".py"):
             raise ResumeError(f"{path}: its protocol is a Python script ({meta['protocol_source']}), whose place in "
                               "its generator cannot be stored: start the script again on a new run file")
-        protocol = parse_protocol_text(meta["protocol"], meta["protocol_source"])
-        bench = parse_bench(
-            tomllib.loads(meta["bench"]), text=meta["bench"], source=meta["bench_source"],
-            default_name=meta["bench_name"],
-        )
+        protocol, bench = recorded_setup(meta)
         start = last_sample_time(path)
         start = checkpoint.t if start is None else start
         start += bench.period
@@ -290,6 +286,15 @@ class Session:
         if self._world is not None:
             position["world"] = base64.b64encode(pickle.dumps(self._world)).decode("ascii")
         self.recorder.checkpoint(position)
+
+
+def recorded_setup(meta: dict[str, str]) -> tuple[Protocol, Bench]:
+    """The protocol and the bench a run file's meta holds (`_meta` wrote them): its own copies, to go on with."""
+    protocol = parse_protocol_text(meta["protocol"], meta["protocol_source"])
+    bench = parse_bench(
+        tomllib.loads(meta["bench"]), text=meta["bench"], source=meta["bench_source"], default_name=meta["bench_name"]
+    )
+    return protocol, bench
 
 
 def _meta(protocol: Protocol, bench: Bench, seed: int) -> dict[str, str]:

@@ -15,10 +15,10 @@ import pytest
 from stackpress.bench import load_bench
 from stackpress.data.analysis import cycle_table
 from stackpress.data.recorder import Recorder
-from stackpress.data.runfile import read_run
+from stackpress.data.runfile import read_meta, read_run
 from stackpress.protocols.load import load_protocol
-from stackpress.session import ResumeError, Session
-from tests.helpers import C3_CYCLING, run_in_memory
+from stackpress.session import ResumeError, Session, recorded_setup
+from tests.helpers import C3_CYCLING, c3_cycling, run_in_memory
 
 CYCLES = 3
 KILL_AFTER = 3_000  # samples on disk, of ~6 700: in cycle 2
@@ -95,6 +95,18 @@ def test_nothing_on_disk_before_the_kill_is_lost_and_the_gap_is_an_event(killed_
     restored = recorded.events[recorded.events["message"].str.startswith("restored at step")]
     assert len(restored) == 1 and restored["t"].iloc[0] == resumed_at
     assert recorded.meta["closed"] == "true" and "resumed_at" in recorded.meta
+
+
+def test_a_run_files_own_protocol_and_bench_are_read_back_as_they_were_run(tmp_path):
+    bench = load_bench("sim-servo")
+    session = Session(c3_cycling(1), bench, tmp_path / "run.sqlite", seed=7)
+    session.abort("the meta is all this test needs")
+    assert session.run() == "aborted"
+    protocol, stored = recorded_setup(read_meta(tmp_path / "run.sqlite"))
+    assert (protocol.name, protocol.source) == ("c3-cycling", "c3-cycling.toml")
+    assert protocol.text == C3_CYCLING.format(repeat=1)
+    assert (stored.name, stored.text, stored.gains, stored.regulation) == (bench.name, bench.text, bench.gains,
+                                                                          bench.regulation)
 
 
 def test_a_run_that_finished_cannot_be_resumed(tmp_path):
