@@ -59,7 +59,6 @@ engine's cleanup puts the bench in its safe state (cycler off, actuator held).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import itertools
 import math
@@ -75,13 +74,15 @@ from stackpress.control.feedforward import BacklashCompensator
 from stackpress.control.filters import LowPass
 from stackpress.control.pid import Gains
 from stackpress.control.regulator import PressureRegulator, RegulatorSettings
+from stackpress.protocols.steps import Limits
 from stackpress.sample import Sample
 
 if TYPE_CHECKING:
     from stackpress.bench import Bench
     from stackpress.drivers.roles import Actuator
 
-WINDOW = (5e6, 50e6)  # Pa: the protocols' default pressure window
+_DEFAULTS = Limits(voltage_min=0.0, voltage_max=0.0)
+WINDOW = (_DEFAULTS.pressure_min, _DEFAULTS.pressure_max)  # Pa: the default window, the tuning run's interlocks'
 RULE = "Tyreus-Luyben PI: kp = Ku / 3.2, ki = kp / (2.2 Pu)"
 SKIP_CYCLES = 2  # relay cycles let go by before measuring
 PERIOD_AGREEMENT = 0.2  # the measured periods must agree within this fraction
@@ -173,18 +174,17 @@ class RelayTuner:
         probe_time: float = 3.0,
         progress: Callable[[TuneProgress], None] | None = None,
     ) -> None:
-        settings = RegulatorSettings() if settings is None else settings
+        self._inner = PressureRegulator(gains, area, command_range, command_unit, settings=settings)
+        settings = self._inner.settings
         self.area = area
         self.command_unit = command_unit
         self.command_range = command_range
-        self.settings = settings
         self.window = (window[0], min(window[1], max_pressure))
         self.target_amplitude = amplitude  # Pa; None: 2 % of the setpoint, at least 10 sigma
         self.cycles = cycles
         self.settle_time = settle_time
         self.probe_time = probe_time
         self._progress = progress
-        self._inner = PressureRegulator(gains, area, command_range, command_unit, settings=settings)
         self._position = command_unit == "m"
         if self._position:
             guess = settings.stiffness or (1.0 / (2.0 * gains.kp) if gains.kp > 0 else math.nan)
@@ -504,14 +504,11 @@ def tyreus_luyben(ku: float, pu: float) -> Gains:
 
 
 def _protocol_text(setpoint: float, max_time: float) -> str:
-    from stackpress.protocols.steps import Limits
-
-    stop = 'on_fault = "stop"\n' if "on_fault" in {f.name for f in dataclasses.fields(Limits)} else ""
     return (
         'name = "relay-autotune"\n'
         "[limits]\n"
         'voltage = ["0.01 V", "5 V"]\n'
-        f"{stop}"
+        'on_fault = "stop"\n'
         "[[block]]\n"
         f'steps = ["Hold pressure at {setpoint / 1e6:.6g} MPa", "Rest for {max_time:.0f} seconds"]\n'
     )
