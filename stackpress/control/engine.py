@@ -294,7 +294,7 @@ class Engine:
         for name in sorted(paused.failing - failing.keys()):
             self.emit(Event(t, "recovered", f"{name} answers again", {"instrument": name}))
         for name in sorted(failing.keys() - paused.failing):
-            self.emit(Event(t, "fault", str(failing[name]), {"instrument": name}))
+            self._fault(t, failing[name], stop=False)
         paused.failing = set(failing)
         healthy = not failing and paused.rested and paused.holding
         paused.healthy = paused.healthy + 1 if healthy else 0
@@ -360,8 +360,7 @@ class Engine:
             raise ValueError(f"{self.actuator.name} cannot regulate a pressure")
         setpoint = float(setpoint)
         self.interlocks.check_setpoint(setpoint)
-        self.regulator.hold(setpoint, self.actuator.read_command())
-        self.watch.engage()
+        self._engage(setpoint)
         return f"pressure setpoint {setpoint / 1e6:g} MPa"
 
     def _operate_manual(self, command: Any, _sample: Sample) -> str:
@@ -511,6 +510,12 @@ class Engine:
                 case ReleasePressure():
                     self._hold_pressure(self.safe_preload, t)
 
+    def _engage(self, setpoint: float, rate: float | None = None) -> None:
+        """The regulator holds `setpoint` Pa from the actuator's readback (bumpless), its alarms' history
+        forgotten: the transient of a new setpoint or of a re-engagement is no alarm."""
+        self.regulator.hold(setpoint, self.actuator.read_command(), rate)
+        self.watch.engage()
+
     def _hold_pressure(self, setpoint: float, t: float, rate: float | None = None) -> None:
         """Hold `setpoint` Pa from now on, reached at `rate` Pa/s if given (a protocol's ramp)."""
         try:
@@ -519,8 +524,7 @@ class Engine:
             self._trip(Trip("setpoint_refused", str(exc), {"setpoint": setpoint}), None)
             return
         if self.actuator.regulated:
-            self.regulator.hold(setpoint, self.actuator.read_command(), rate)
-            self.watch.engage()
+            self._engage(setpoint, rate)
             self.emit(Event(t, "pressure", f"holding {setpoint / 1e6:g} MPa", {"setpoint": setpoint}))
             return
         self.actuator.command(setpoint * self.area)
@@ -607,6 +611,7 @@ class Engine:
             self._fault(t, exc, stop=False)
 
     def _fault(self, t: float, exc: InstrumentError, stop: bool = True) -> None:
+        """Record an instrument's failure as a "fault" event; `stop`: it also ends the run."""
         if stop:
             self.state = "fault"
         self.emit(Event(t, "fault", str(exc), {"instrument": exc.instrument}))
@@ -643,7 +648,7 @@ class Engine:
         for name, exc in self._make_safe().items():
             if name not in paused.failing:
                 paused.failing.add(name)
-                self.emit(Event(t, "fault", str(exc), {"instrument": name}))
+                self._fault(t, exc, stop=False)
 
     def _make_safe(self) -> dict[str, InstrumentError]:
         """Cycler resting, actuator holding: each tried until it has been done once. What failed, by name."""
@@ -684,8 +689,7 @@ class Engine:
             setpoint = self.regulator.setpoint
             if not math.isnan(setpoint):  # re-engage from where the actuator is now: bumpless
                 self.regulator.release()
-                self.regulator.hold(setpoint, self.actuator.read_command(), self.runner.pressure_rate)
-                self.watch.engage()
+                self._engage(setpoint, self.runner.pressure_rate)
             elif not self.regulator.active and self.runner.pressure_setpoint is not None:
                 self._hold_pressure(self.runner.pressure_setpoint, t)  # it failed to engage before the pause
         self._apply(self.runner.resume(t), t)
@@ -713,7 +717,7 @@ class Engine:
         try:
             action()
         except InstrumentError as exc:
-            self.emit(Event(t, "fault", str(exc), {"instrument": exc.instrument}))
+            self._fault(t, exc, stop=False)
 
     def _cleanup(self) -> None:
         """Cycler output off and actuator held (or, aborted with `on_abort = "release"`, down to the safe
