@@ -118,7 +118,7 @@ class IncrementalPID:
 
     def reset(self, output: float) -> None:
         """Start from `output` (the actuator's readback) with no history: bumpless engagement."""
-        self.output = min(max(output, self.low), self.high)
+        self.output = _clamp(output, self.low, self.high)
         self._last_error = None
         self._last_measurement = None
         self._last_derivative = 0.0
@@ -154,5 +154,5 @@ class IncrementalPID:
     def limit(self, low: float, high: float) -> float:
         """Keep the output within [low, high] from now on as well: the output is the integral, so
         clamping it is the anti-windup for an actuator that cannot go as fast as it is told."""
-        self.output = min(max(self.output, low), high)
-        return self.output
+        self.output = output = _clamp(self.output, low, high)
+        return output
