@@ -1,4 +1,5 @@
-"""The actuator's command unit, as the window shows it: jog steps, commands and regulator gains.
+"""Numbers as the window shows them: a missing reading as a dash, and the actuator's command unit
+(jog steps, commands and regulator gains).
 
 A ram takes a force command ("N"); a motor-driven spring or screw a position ("m"),
 which an operator thinks of in µm. The regulator's gains follow the command unit:
@@ -16,6 +17,11 @@ from stackpress.control.pid import Gains
 SHOWN_UNIT = {"N": ("N", 1.0), "m": ("µm", 1e-6)}
 # command unit -> (kp's unit, ki's unit)
 GAIN_UNITS = {"N": ("Pa/Pa", "1/s"), "m": ("m/Pa", "m/(Pa s)")}
+
+
+def or_dash(value: float, spec: str) -> str:
+    """`value` formatted by `spec` ("{:.3f} MPa"), or "–" for NaN (a reading that is missing)."""
+    return "–" if math.isnan(value) else spec.format(value)
 
 
 def shown_unit(command_unit: str) -> tuple[str, float]:

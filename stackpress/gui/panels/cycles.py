@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
+
+from stackpress.gui.units import or_dash
 
 # column -> (heading, scale, format)
 SHOWN = {
@@ -33,5 +33,4 @@ class CycleTable(QTableWidget):
         self.setRowCount(len(table))
         for row, record in enumerate(table.to_dict("records")):
             for col, (name, (_, scale, spec)) in enumerate(SHOWN.items()):
-                value = float(record[name]) * scale
-                self.setItem(row, col, QTableWidgetItem("–" if math.isnan(value) else spec.format(value)))
+                self.setItem(row, col, QTableWidgetItem(or_dash(float(record[name]) * scale, spec)))

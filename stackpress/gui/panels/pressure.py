@@ -13,6 +13,7 @@ import math
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
 
+from stackpress.gui.units import or_dash
 from stackpress.sample import Sample
 
 
@@ -46,10 +47,6 @@ class PressurePanel(QGroupBox):
 
     def show_sample(self, s: Sample) -> None:
         self.setpoint.setText("not held" if math.isnan(s.setpoint) else f"{s.setpoint / 1e6:.3f} MPa")
-        self.measured.setText(_or_dash(s.pressure / 1e6, "{:.3f} MPa"))
+        self.measured.setText(or_dash(s.pressure / 1e6, "{:.3f} MPa"))
         deviation = (s.pressure - s.setpoint) / s.setpoint * 100 if s.setpoint else math.nan
-        self.error.setText(_or_dash(deviation, "{:+.2f} %"))
-
-
-def _or_dash(value: float, spec: str) -> str:
-    return "–" if math.isnan(value) else spec.format(value)
+        self.error.setText(or_dash(deviation, "{:+.2f} %"))
