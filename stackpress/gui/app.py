@@ -51,7 +51,7 @@ from stackpress.control.autotune import TuneRefused, autotune, check_tunable
 from stackpress.control.pid import Gains
 from stackpress.data.analysis import CYCLE_COLUMNS, cycle_table
 from stackpress.data.runfile import read_run
-from stackpress.gui.live import COLUMNS, LiveBuffer
+from stackpress.gui.live import COLUMNS, LiveBuffer, recorded_columns
 from stackpress.gui.monitor import monitor_protocol
 from stackpress.gui.pacing import PacedClock
 from stackpress.gui.panels.alarms import AlarmBanner, EventLog
@@ -268,7 +268,6 @@ class MainWindow(QMainWindow):
 
     def _start_session(self, protocol: Protocol, bench: Bench, *, monitoring: bool = False) -> Path:
         """Run `protocol` on `bench` as the live run, into a new file in the runs folder (returned)."""
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
         path = _new_run_path(self.runs_dir, protocol.name)
         buffer = LiveBuffer()
         clock = PacedClock(self.speed) if bench.simulated else None
@@ -303,7 +302,7 @@ class MainWindow(QMainWindow):
         bench = parse_bench(tomllib.loads(meta["bench"]), text=meta["bench"], source=meta["bench_source"],
                             default_name=meta["bench_name"])
         buffer = LiveBuffer()
-        buffer.load({name: run.samples[name].to_numpy(dtype=float) for name in COLUMNS})
+        buffer.load(recorded_columns(run.samples))
         self._use_bench(bench)
         self.protocol_panel.show_protocol(protocol, bench, f"{path.name} (continued)")
         for index in reversed(range(self.tabs.count())):  # its file is the live run's now
@@ -374,7 +373,6 @@ class MainWindow(QMainWindow):
         except TuneRefused as exc:
             self.tune_panel.show_refusal(str(exc))
             return
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
         out = _new_run_path(self.runs_dir, "autotune")
         self.tune_job = TuneJob(functools.partial(autotune, bench, setpoint, out=out))
         self.tune_panel.begin()
@@ -434,8 +432,8 @@ class MainWindow(QMainWindow):
 
     @property
     def connection(self) -> str:
-        """"not connected", "connecting" or "connected": whether a session (a run's or the monitor's) holds
-        the instruments."""
+        """"not connected", "connecting", "connected" or "connected (auto-tune)": whether a session (a run's,
+        the monitor's or an auto-tune's) holds the instruments."""
         if self.tuning:
             return "connected (auto-tune)"
         if not self.running:
@@ -675,7 +673,8 @@ class MainWindow(QMainWindow):
 
 
 def _new_run_path(folder: Path, name: str) -> Path:
-    """NAME-DATE-TIME.sqlite in `folder`, with -2, -3, ... if runs were started within the same second."""
+    """NAME-DATE-TIME.sqlite in `folder`, with -2, -3, ... if runs were started within the same second;
+    `folder` need not exist yet (the run's recorder makes it)."""
     stem = f"{name}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     path, n = folder / f"{stem}.sqlite", 2
     while path.exists():

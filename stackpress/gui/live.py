@@ -14,14 +14,23 @@ this buffer, keeps every sample that matters.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stackpress.sample import Event, Sample
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 COLUMNS = ("t", "voltage", "current", "charge", "force", "pressure", "setpoint", "thickness", "actuator",
            "step", "cycle")
 DEFAULT_CAPACITY = 1 << 20
+
+
+def recorded_columns(samples: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A run file's samples (`read_run(path).samples`) as the live view's columns, in floats."""
+    return {name: samples[name].to_numpy(dtype=float) for name in COLUMNS}
 
 
 class LiveBuffer:

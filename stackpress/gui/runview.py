@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QTabW
 from stackpress.data.analysis import cycle_table
 from stackpress.data.report import run_status
 from stackpress.data.runfile import read_run
-from stackpress.gui.live import COLUMNS
+from stackpress.gui.live import recorded_columns
 from stackpress.gui.panels.alarms import EventLog
 from stackpress.gui.panels.cycles import CycleTable
 from stackpress.gui.plots import RunPlots
@@ -41,7 +41,7 @@ class RunView(QWidget):
         self.continue_button.clicked.connect(lambda: self.continue_requested.emit(self.path))
         self.plots = RunPlots()
         self.plots.set_view("whole")
-        self.plots.show_samples({name: run.samples[name].to_numpy(dtype=float) for name in COLUMNS})
+        self.plots.show_samples(recorded_columns(run.samples))
         self.cycles = CycleTable()
         table = cycle_table(run.samples)
         self.cycles.show_table(table)

@@ -1,1 +1,2 @@
-"""The bench window's side panels, one job each: bench, protocol, pressure, alarms and events, cycle table."""
+"""The bench window's panels, one job each: bench, protocol, pressure, regulator, auto-tune, alarms and events,
+cycle table."""
