@@ -111,9 +111,6 @@ class Session:
         checkpoint = last_checkpoint(path)
         if checkpoint is None:
             raise ResumeError(f"{path}: the run stored no checkpoint before it stopped: nothing to resume from")
-        if meta["protocol_source"].endswith(".py"):
-            raise ResumeError(f"{path}: its protocol is a Python script ({meta['protocol_source']}), whose place in "
-                              "its generator cannot be stored: start the script again on a new run file")
         protocol, bench = recorded_setup(meta)
         start = last_sample_time(path)
         start = checkpoint.t if start is None else start
@@ -289,7 +286,14 @@ class Session:
 
 
 def recorded_setup(meta: dict[str, str]) -> tuple[Protocol, Bench]:
-    """The protocol and the bench a run file's meta holds (`_meta` wrote them): its own copies, to go on with."""
+    """The protocol and the bench a run file's meta holds (`_meta` wrote them): its own copies, to go on with.
+
+    ResumeError for a Python-script protocol: its text is a script, and its place in its generator was
+    never stored.
+    """
+    if meta["protocol_source"].endswith(".py"):
+        raise ResumeError(f"its protocol is a Python script ({meta['protocol_source']}), whose place in its "
+                          "generator cannot be stored: start the script again on a new run file")
     protocol = parse_protocol_text(meta["protocol"], meta["protocol_source"])
     bench = parse_bench(
         tomllib.loads(meta["bench"]), text=meta["bench"], source=meta["bench_source"], default_name=meta["bench_name"]

@@ -26,7 +26,6 @@ import datetime
 import functools
 import signal
 import sys
-import tomllib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -46,7 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench, parse_bench
+from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench
 from stackpress.control.autotune import TuneRefused, autotune, check_tunable
 from stackpress.control.pid import Gains
 from stackpress.data.analysis import CYCLE_COLUMNS, cycle_table
@@ -64,10 +63,9 @@ from stackpress.gui.panels.tune import TunePanel
 from stackpress.gui.plots import RunPlots
 from stackpress.gui.runview import RunView
 from stackpress.gui.worker import Job, RunWorker, TuneJob
-from stackpress.protocols.load import parse_protocol_text
 from stackpress.protocols.steps import Protocol
 from stackpress.sample import Event
-from stackpress.session import Session
+from stackpress.session import ResumeError, Session, recorded_setup
 
 DEFAULT_PROTOCOL = "demo"
 DEFAULT_SPEED = 1000.0  # simulated seconds per wall second: the demo's 50 h in about 3 minutes
@@ -297,10 +295,11 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "stackpress", "A run or an auto-tune has the bench: continue after it.")
             return
         run = read_run(path)
-        meta = run.meta
-        protocol = parse_protocol_text(meta["protocol"], meta["protocol_source"])
-        bench = parse_bench(tomllib.loads(meta["bench"]), text=meta["bench"], source=meta["bench_source"],
-                            default_name=meta["bench_name"])
+        try:
+            protocol, bench = recorded_setup(run.meta)
+        except ResumeError as exc:
+            QMessageBox.warning(self, "stackpress", f"{path.name} cannot be continued: {exc}")
+            return
         buffer = LiveBuffer()
         buffer.load(recorded_columns(run.samples))
         self._use_bench(bench)

@@ -126,3 +126,22 @@ def test_the_file_menu_exports_and_reports_the_run_in_front(make_window, finishe
     assert len(pd.read_parquet(export)) == len(read_run(finished_run).samples)
     assert (report / "report.html").is_file()
     assert str(report) in window.statusBar().currentMessage()
+
+
+def test_a_crashed_script_run_is_refused_with_the_reason(make_window, tmp_path: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    script = tmp_path / "short.py"
+    script.write_text('LIMITS = {"voltage": ["2.5 V", "4.3 V"]}\n\n\ndef protocol(run):\n'
+                      '    yield "Hold pressure at 10 MPa"\n    yield "Rest for 10 minutes"\n')
+    out = tmp_path / "script.sqlite"
+    Session(load_protocol(script), load_bench("sim-hydraulic"), out, clock=VirtualClock()).run()
+    with sqlite3.connect(out) as db:
+        db.execute("DELETE FROM meta WHERE key = 'closed'")
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text: warnings.append(text))
+    window = make_window()
+    window.open_run(out).continue_button.click()
+    [warning] = warnings
+    assert "script.sqlite cannot be continued: its protocol is a Python script" in warning
+    assert window.run_path != out and not window.running
