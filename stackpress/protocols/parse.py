@@ -164,18 +164,14 @@ def read_recording(text: str) -> Recording:
     match = re.fullmatch(r"record every (?P<parts>.+)", words, re.IGNORECASE)
     if match is None:
         raise ValueError(f"cannot read the recording {words!r}; write e.g. 'record every 10 s or 5 mV or 0.1 MPa'")
+    keys = {"s": "interval", "V": "voltage_delta", "Pa": "pressure_delta"}
     found: dict[str, float] = {}
     for part in re.split(r"\s+or\s+", match["parts"], flags=re.IGNORECASE):
-        for unit, key in (("s", "interval"), ("V", "voltage_delta"), ("Pa", "pressure_delta")):
-            try:
-                value = quantity(part, unit, "recording")
-            except UnitError:
-                continue
-            found[key] = _positive(value, part, "recording")
-            break
-        else:
+        read = _in_units(part, keys, "recording")
+        if read is None:
             raise UnitError(f"recording: {part!r} is not a time, a voltage or a pressure (write e.g. '10 s', "
                             f"'5 mV' or '0.1 MPa')")
+        found[keys[read[1]]] = _positive(read[0], part, "recording")
     return Recording(found.get("interval", 10.0), found.get("voltage_delta", 0.0), found.get("pressure_delta", 0.0))
 
 
@@ -440,12 +436,10 @@ def measure(text: str, unit: str, what: str) -> float:
 
 def _drive(text: str) -> Current | Power:
     """What a charge or discharge drives: a current (A, C-rate, A/m2) or a power (W, W/m2)."""
-    for unit in ("W", "W/m2"):
-        try:
-            return Power(_positive(quantity(text, unit, "power"), text, "power"), unit)
-        except UnitError:
-            continue
-    return _current(text, "current")
+    found = _in_units(text, ("W", "W/m2"), "power")
+    if found is None:
+        return _current(text, "current")
+    return Power(_positive(found[0], text, "power"), found[1])
 
 
 def _current(text: str, what: str) -> Current:
@@ -456,16 +450,13 @@ def _current(text: str, what: str) -> Current:
         # "C/0" and "C/-3" have no meaningful rate: let them fail the positivity check below.
         magnitude = float(rate["rate"] or 1) / divisor if divisor > 0 else 0.0
         return Current(_positive(magnitude, text, what), "C")
-    for unit in ("A", "A/m2"):
-        try:
-            magnitude = quantity(text, unit, what)
-        except UnitError:
-            continue
-        return Current(_positive(magnitude, text, what), unit)
-    raise UnitError(
-        f"{what}: {text!r} is not a current, a C-rate or a current density "
-        f"(write e.g. '500 mA', 'C/3', '0.5C' or '1 mA/cm2'){_case_hint(text, _COMMON_UNITS['A'])}"
-    )
+    found = _in_units(text, ("A", "A/m2"), what)
+    if found is None:
+        raise UnitError(
+            f"{what}: {text!r} is not a current, a C-rate or a current density "
+            f"(write e.g. '500 mA', 'C/3', '0.5C' or '1 mA/cm2'){_case_hint(text, _COMMON_UNITS['A'])}"
+        )
+    return Current(_positive(found[0], text, what), found[1])
 
 
 def _capacity(text: str, what: str) -> Charge:
@@ -473,13 +464,22 @@ def _capacity(text: str, what: str) -> Charge:
     percent = _PERCENT.fullmatch(text.strip())
     if percent:
         return Charge(_positive(float(percent["number"]) / 100.0, text, what), "nominal")
-    for unit in ("C", "C/m2"):
+    found = _in_units(text, ("C", "C/m2"), what)
+    if found is None:
+        raise UnitError(f"{what}: {text!r} is not a capacity (write e.g. '2 mAh', '3 mAh/cm2' or '80 %')"
+                        f"{_case_hint(text, _COMMON_UNITS['C'])}")
+    return Charge(_positive(found[0], text, what), found[1])
+
+
+def _in_units(text: str, units: Iterable[str], what: str) -> tuple[float, str] | None:
+    """`text` in the first of `units` whose dimension it has, with that unit; None when it has none of them.
+    The sign is left to the caller, so a zero power is refused as a zero, not as "not a current"."""
+    for unit in units:
         try:
-            return Charge(_positive(quantity(text, unit, what), text, what), unit)
+            return quantity(text, unit, what), unit
         except UnitError:
             continue
-    raise UnitError(f"{what}: {text!r} is not a capacity (write e.g. '2 mAh', '3 mAh/cm2' or '80 %')"
-                    f"{_case_hint(text, _COMMON_UNITS['C'])}")
+    return None
 
 
 def _reads_as(read: Callable[[str, str], object], text: str) -> bool:

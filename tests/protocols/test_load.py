@@ -419,6 +419,7 @@ def test_stop_conditions_read_a_capacity_or_a_share_of_a_reference_cycle(until: 
         ('until = "discharge capacity < 80 % of cycle 1"\n', "a block with until needs repeat"),
         ('repeat = 5\nuntil = "capacity fades"\n', "cannot read until = 'capacity fades'"),
         ('repeat = 5\nuntil = "discharge capacity < 2 mAh of cycle 1"\n', "compare with a cycle as a percentage"),
+        ('repeat = 5\nuntil = "discharge capacity < 0 mAh"\n', "until: '0 mAh' must be more than zero"),
         ('repeat = 5\nuntil = 3\n', "until must be text"),
         ('repeat = 5\nrecord = "every 5 MPa/s"\n', "recording: '5 MPa/s' is not a time"),
         ('block = []\n', "a block has either steps"),

@@ -111,6 +111,7 @@ def refusal(text: str) -> list[str]:
         ("Rest for -5 minutes", "duration: '-5 minutes' must be more than zero"),
         ("Hold at 4.2 V until 0 mA", "cut-off current: '0 mA' must be more than zero"),
         ("Hold pressure at 0 MPa", "pressure: '0 MPa' must be more than zero"),
+        ("Discharge at 0 mW/cm2 until 2.5 V", "power: '0 mW/cm2' must be more than zero"),
         # steps that would run forever, or ends a step cannot have
         ("Charge at C/3", "a charge needs an end, e.g. 'until 4.2 V' or 'for 2 hours'; without one it would run"),
         ("Discharge at 1 A", "a discharge needs an end"),
