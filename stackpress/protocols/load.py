@@ -113,9 +113,10 @@ def parse_protocol_text(text: str, source: str) -> Protocol:
     limits = _limits(document.get("limits"), label, problems)
     record = attempt(problems, _recording, document["record"], label) if "record" in document else None
     blocks = _blocks(document.get("block"), label, _Lines(text), problems)
+    steps = list(Block(blocks).leaves())
     if limits is not None:
-        problems.extend(limit_problems(limits, Block(blocks).leaves()))
-    problems.extend(_order_problems(Block(blocks).leaves()))
+        problems.extend(limit_problems(limits, steps))
+    problems.extend(_order_problems(steps))
     if problems:
         raise ProtocolError(problems)
     return Protocol(name=name, source=source, text=text, limits=limits, blocks=blocks,
@@ -153,7 +154,8 @@ def check_against_bench(
     """
     label = _label(protocol.source)
     limits = protocol.limits
-    problems = list(limit_problems(limits, protocol.steps()))
+    steps = list(protocol.steps())
+    problems = list(limit_problems(limits, steps))
     problems.extend(f"{label}, limits: {problem}" for problem in _policy_problems(limits))
     if limits.pressure_max > max_pressure:
         problems.append(
@@ -166,9 +168,8 @@ def check_against_bench(
             located(step.where, step.text, f"releases to the bench's safe preload of {_show(safe_preload, 'Pa')}, "
                     f"outside the pressure window {_show(limits.pressure_min, 'Pa')} to "
                     f"{_show(limits.pressure_max, 'Pa')}", step.line)
-            for step in protocol.steps() if isinstance(step, ReleaseStep)
+            for step in steps if isinstance(step, ReleaseStep)
         )
-    steps = list(protocol.steps())
     for previous, step in zip((None, *steps), steps, strict=False):
         problems.extend(
             located(step.where, step.text, problem, step.line) for problem in _bench_problems(step, previous, bench)
