@@ -136,7 +136,7 @@ class _Estimator:
             pulses = math.ceil(self.capacity / (amps * step.pulse)) if amps > 0 else 1
             return pulses * (step.pulse + step.relax)
         ends = getattr(step, "ends", ())
-        limit = min((end.value for end in ends if end.kind == "time"), default=math.inf)
+        limit = _time_limit(ends)
         if isinstance(step, CurrentStep):
             cc = min(limit, self._charge_time(ends, step.current.amps(self.capacity, self.area)))
             return cc + (self._hold_time(step.hold) if step.hold else 0.0)
@@ -155,5 +155,9 @@ class _Estimator:
 
     @staticmethod
     def _hold_time(ends: tuple[End, ...]) -> float:
-        limit = min((end.value for end in ends if end.kind == "time"), default=math.inf)
-        return min(limit, HOLD_ESTIMATE)
+        return min(_time_limit(ends), HOLD_ESTIMATE)
+
+
+def _time_limit(ends: tuple[End, ...]) -> float:
+    """The shortest `for DURATION` among `ends`, in s; inf when there is none."""
+    return min((end.value for end in ends if end.kind == "time"), default=math.inf)
