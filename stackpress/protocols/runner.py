@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from stackpress.protocols.commands import (
     ApplyCurrent,
@@ -98,10 +98,12 @@ class _Active:
     history: deque[tuple[float, float]] = field(default_factory=deque)  # (t, V) for dV/dt
     tick: Callable[[Runner, _Active, Sample], list[Command]] = field(init=False)
     watches_dvdt: bool = field(init=False)
+    ends: tuple[End, ...] = field(init=False)  # the ends in force in this phase, worked out once per phase
 
     def __post_init__(self) -> None:
         self.tick = _handler(self.step)
         self.watches_dvdt = any(end.kind == "dvdt_below" for end in getattr(self.step, "ends", ()))
+        self.ends = _phase_ends(self.step, self.phase)
 
 
 class Runner:
@@ -248,18 +250,16 @@ class Runner:
     # One handler per kind of step, chosen when the step begins: (active, sample) -> commands.
 
     def _tick_ends(self, active: _Active, sample: Sample) -> list[Command]:
-        """A step that ends when one of its ends is met (current, voltage, rest)."""
-        for end in active.step.ends:
+        """A step (or a CCCV's hold) that ends when one of its ends is met (current, voltage, rest)."""
+        for end in active.ends:  # inline, not `_first_met`: the most common handler, run every tick
             if end.met(sample, self._progress):
                 return self._advance(sample.t)
         return []
 
     def _tick_cccv(self, active: _Active, sample: Sample) -> list[Command]:
-        step = active.step
         if active.phase == "cv":
-            ends = step.hold + tuple(e for e in step.ends if e.kind == "capacity")
-            return self._tick_ends_of(ends, sample)
-        end = _first_met(step.ends, sample, self._progress)
+            return self._tick_ends(active, sample)
+        end = _first_met(active.ends, sample, self._progress)
         if end is None:
             return []
         if end.kind.startswith("voltage"):  # the cut-off: hold it, in the same step
@@ -267,12 +267,9 @@ class Runner:
             return self._electrical(active)
         return self._advance(sample.t)
 
-    def _tick_ends_of(self, ends: tuple[End, ...], sample: Sample) -> list[Command]:
-        return self._advance(sample.t) if _first_met(ends, sample, self._progress) is not None else []
-
     def _tick_power(self, active: _Active, sample: Sample) -> list[Command]:
         """A constant power: the current follows the voltage, re-set when it has moved enough."""
-        if _first_met(active.step.ends, sample, self._progress) is not None:
+        if _first_met(active.ends, sample, self._progress) is not None:
             return self._advance(sample.t)
         step, voltage = active.step, sample.voltage
         if not voltage > 0:
@@ -286,7 +283,7 @@ class Runner:
     def _tick_pulse(self, active: _Active, sample: Sample) -> list[Command]:
         step, t = active.step, sample.t
         if active.phase == "pulse":
-            end = _first_met(step.ends, sample, self._progress)
+            end = _first_met(active.ends, sample, self._progress)
             if end is None:
                 return []
             active.reached_limit = end.kind != "time"
@@ -395,14 +392,18 @@ class Runner:
                 return True
         return False
 
+    def cycle_capacity(self, cycle: int, which: Literal["charge", "discharge"]) -> float:
+        """C charged or discharged in `cycle` so far (0 for a cycle not reached)."""
+        totals = self.cycle_capacities.get(cycle)
+        return 0.0 if totals is None else totals[0 if which == "charge" else 1]
+
     def _holds(self, condition: StopCondition) -> str:
         """Why the condition holds on the current cycle, or "" if it does not."""
-        column = 0 if condition.which == "charge" else 1
-        value = self.cycle_capacities.get(self.cycle_count, [0.0, 0.0])[column]
+        value = self.cycle_capacity(self.cycle_count, condition.which)
         if condition.reference_cycle is None:
             threshold = condition.threshold.coulombs(self.capacity, self.area)
         else:
-            reference = self.cycle_capacities.get(condition.reference_cycle, [0.0, 0.0])[column]
+            reference = self.cycle_capacity(condition.reference_cycle, condition.which)
             if reference <= 0:
                 return ""
             threshold = condition.threshold * reference
@@ -444,6 +445,7 @@ class Runner:
     def _new_phase(self, active: _Active, phase: str, t: float) -> None:
         active.phase = phase
         active.phase_started = t
+        active.ends = _phase_ends(active.step, phase)
         self._emit(t, "phase", f"{active.step.text}: {phase}", {"step": self.step_count, "phase": phase,
                                                                "pulses": active.pulses})
 
@@ -451,7 +453,7 @@ class Runner:
         """The cycler command that puts the active step (in its current phase) in force."""
         step = active.step
         if isinstance(step, CurrentStep) and active.phase == "cv":
-            return [ApplyVoltage(step.cut_off, step.current.amps(self.capacity, self.area))]
+            return [ApplyVoltage(self._voltage_limit(step), step.current.amps(self.capacity, self.area))]
         if isinstance(step, CurrentStep) or (isinstance(step, PulseStep) and active.phase == "pulse"):
             return [ApplyCurrent(step.direction * step.current.amps(self.capacity, self.area),
                                  self._voltage_limit(step))]
@@ -468,6 +470,7 @@ class Runner:
         return []  # an instant pressure step: nothing for the cycler
 
     def _voltage_limit(self, step: CurrentStep | PowerStep | PulseStep) -> float:
+        """The step's cut-off voltage (held by a CCCV's hold), else the protocol's limit in its direction."""
         cut_offs = [e.value for e in step.ends if e.kind in ("voltage_above", "voltage_below")]
         limits = self.protocol.limits
         return cut_offs[0] if cut_offs else (limits.voltage_max if step.direction > 0 else limits.voltage_min)
@@ -596,6 +599,14 @@ def _frames_at(protocol: Protocol, path: list[list[int]]) -> list[_Frame]:
     if isinstance(node, Block) or not path:
         raise ValueError(f"the saved position {path} does not end on a step of protocol {protocol.name!r}")
     return frames
+
+
+def _phase_ends(step: Step, phase: str) -> tuple[End, ...]:
+    """The ends that can end `step` in `phase`: a CCCV's hold ends on its hold or its capacity, not on the
+    cut-off it holds; other steps (a GITT pulse too) on their own ends."""
+    if phase == "cv":
+        return step.hold + tuple(end for end in step.ends if end.kind == "capacity")
+    return getattr(step, "ends", ())
 
 
 def _first_met(ends: tuple[End, ...], sample: Sample, progress: Progress) -> End | None:

@@ -69,11 +69,11 @@ class Measured:
 
     def charge_capacity(self, cycle: int) -> float:
         """C charged in `cycle` so far (0 for a cycle not reached)."""
-        return self._runner.cycle_capacities.get(cycle, [0.0, 0.0])[0]
+        return self._runner.cycle_capacity(cycle, "charge")
 
     def discharge_capacity(self, cycle: int) -> float:
         """C discharged in `cycle` so far (0 for a cycle not reached)."""
-        return self._runner.cycle_capacities.get(cycle, [0.0, 0.0])[1]
+        return self._runner.cycle_capacity(cycle, "discharge")
 
 
 def load_script(path: Path) -> tuple[str, dict[str, Any], Script, str]:

@@ -157,11 +157,6 @@ class CurrentStep(Step):
     ends: tuple[End, ...]
     hold: tuple[End, ...] = ()
 
-    @property
-    def cut_off(self) -> float | None:
-        """The voltage the step stops at (or holds, for CCCV), if it has one."""
-        return next((e.value for e in self.ends if e.kind in ("voltage_above", "voltage_below")), None)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PowerStep(Step):
