@@ -43,6 +43,15 @@ from stackpress.units import UnitError
 RELAXATION_REFERENCE = 48 * 3600.0  # s: the spring's `relaxation` is the force fraction lost in this time
 
 
+def _move_towards(position: float, target: float, step: float) -> float:
+    """A motor's position after moving from `position` towards `target` by at most `step` (m)."""
+    if target > position + step:
+        return position + step
+    if target < position - step:
+        return position - step
+    return target
+
+
 class HydraulicFixture:
     """A hydraulic ram: commanded force -> oil pressure (lag) -> stack force (less seal friction)."""
 
@@ -288,16 +297,8 @@ class SpringFixture:
             self._relaxation_clock = clock
             self._relaxed = relaxed
         seat = self.seat
-        target = self.target
-        if seat != target and not self.seized:
-            step = self.velocity * dt / self.slowdown
-            if target > seat + step:
-                seat += step
-            elif target < seat - step:
-                seat -= step
-            else:
-                seat = target
-            self.seat = seat
+        if seat != self.target and not self.seized:
+            seat = self.seat = _move_towards(seat, self.target, self.velocity * dt / self.slowdown)
         force = k * (seat + free_thickness - self._touch - self.set) / (1.0 + k * compliance)
         if force > 0.0:
             self.gap = free_thickness - force * compliance
@@ -375,16 +376,8 @@ class ServoFixture:
     def update(self, dt: float, free_thickness: float, compliance: float) -> float:
         """Move the motor (velocity limit) and the screw (backlash) for `dt` s; return the stack force, N."""
         motor = self.motor
-        target = self.target
-        if motor != target and not self.seized:
-            step = self.velocity * dt / self.slowdown
-            if target > motor + step:
-                motor += step
-            elif target < motor - step:
-                motor -= step
-            else:
-                motor = target
-            self.motor = motor
+        if motor != self.target and not self.seized:
+            motor = self.motor = _move_towards(motor, self.target, self.velocity * dt / self.slowdown)
             half = 0.5 * self.backlash
             if self.screw < motor - half:
                 self.screw = motor - half
