@@ -42,7 +42,6 @@ class SimCycler:
     ) -> None:
         """`max_current` A and `voltage_range` V: what the channel can source; noises are 1 sigma."""
         self.world = world  # the simulated world behind it: its truth, for tests and benchmarks
-        self._world = world
         self.max_current = max_current
         self.voltage_range = voltage_range
         self._voltage_noise = voltage_noise
@@ -58,11 +57,15 @@ class SimCycler:
         if not abs(current) <= self.max_current:
             raise OutOfRange(self.name, f"{what} {current!r} A is beyond +-{self.max_current:g} A")
 
-    def _answer(self, what: str) -> None:
-        """Raise InstrumentTimeout while a cycler_dropout fault is on (the world has caught up first)."""
-        world = self._world
+    def answering(self) -> bool:
+        """False while a cycler_dropout fault is on (the world catches up with the clock first)."""
+        world = self.world
         world.advance()
-        if world.faults and world.faults.active("cycler_dropout", world.t):
+        return not (world.faults and world.faults.active("cycler_dropout", world.t))
+
+    def _answer(self, what: str) -> None:
+        """Raise InstrumentTimeout while the channel is not answering."""
+        if not self.answering():
             raise InstrumentTimeout(self.name, f"no reply to {what} within 1 s")
 
     def apply_current(self, current: float, voltage_limit: float) -> None:
@@ -70,7 +73,7 @@ class SimCycler:
         self._answer("SOURCE:CURRENT")
         self._check_current(current, "current")
         self._check_voltage(voltage_limit, "voltage limit")
-        self._world.source_current(current, voltage_limit)
+        self.world.source_current(current, voltage_limit)
 
     def apply_voltage(self, voltage: float, current_limit: float) -> None:
         """Hold `voltage` V, passing at most `current_limit` A either way."""
@@ -79,16 +82,16 @@ class SimCycler:
         self._check_current(current_limit, "current limit")
         if current_limit < 0.0:
             raise OutOfRange(self.name, f"current limit {current_limit!r} A must not be negative")
-        self._world.source_voltage(voltage, current_limit)
+        self.world.source_voltage(voltage, current_limit)
 
     def rest(self) -> None:
         """Output off."""
         self._answer("OUTPUT OFF")
-        self._world.open_circuit()
+        self.world.open_circuit()
 
     def read(self) -> CyclerReading:
         """Voltage, current (exactly 0 with the output off), charge counter and cell temperature."""
-        world = self._world
+        world = self.world
         world.advance()
         offset = 0.0
         if world.faults:
@@ -114,11 +117,10 @@ class SimForceSensor:
 
     def __init__(self, world: SimWorld) -> None:
         self.world = world
-        self._world = world
 
     def read_force(self) -> float:
         """Compressive force on the stack as the load cell reports it, N; OutOfRange at its full scale."""
-        world = self._world
+        world = self.world
         world.advance()
         force = world.fixture.force
         if world.faults:
@@ -142,7 +144,6 @@ class SimActuator:
 
     def __init__(self, world: SimWorld) -> None:
         self.world = world
-        self._world = world
         fixture = world.fixture
         self.name = f"sim-{fixture.kind}"
         self.regulated = fixture.regulated
@@ -152,7 +153,7 @@ class SimActuator:
 
     def _answer(self, what: str) -> bool:
         """Raise InstrumentTimeout while an actuator_dropout fault is on; False while it is stuck."""
-        world = self._world
+        world = self.world
         world.advance()
         if not world.faults:
             return True
@@ -168,19 +169,19 @@ class SimActuator:
             unit = self.command_unit
             raise OutOfRange(self.name, f"command {value!r} {unit} is outside {low:g}..{high:g} {unit}")
         if working:
-            self._world.command_fixture(value)
+            self.world.command_fixture(value)
 
     def read_command(self) -> float:
         """What the actuator does now, in its unit: the ram's or frame's force, N; the motor's position, m."""
         self._answer("readback")
-        return self._world.fixture.readback()
+        return self.world.fixture.readback()
 
     def read_gap(self) -> float:
         """Plate separation, m."""
         self._answer("gap")
-        return self._world.fixture.gap
+        return self.world.fixture.gap
 
     def stop(self) -> None:
         """Hold: the ram keeps its present force, a motor stops where it is; a frame holds by itself."""
         if self._answer("stop"):
-            self._world.hold_fixture()
+            self.world.hold_fixture()
