@@ -130,6 +130,20 @@ class WireFaults:
                     del self._faults[(target, kind)]
         return None
 
+    def reply(
+        self, target: str, answer: Callable[[str], str | None], line: str, stopping: threading.Event
+    ) -> str | None:
+        """`answer(line)` as a line-based server on `target` sends it: none (silent), late (delay), or garbled."""
+        if self.get("silent", target) is not None:
+            return None
+        delay = self.get("delay", target)
+        if delay:
+            stopping.wait(delay)
+        reply = answer(line)
+        if reply is not None and self.get("garble", target) is not None:
+            return _garble(reply)
+        return reply
+
 
 def check_fault(target: str, kind: str, seconds: float = 0.5) -> None:
     """ValueError unless `kind` on `target` is a wire fault the servers can inject (`seconds`: a delay's length)."""
@@ -221,17 +235,11 @@ class _ScpiInstrument:
         self.output = False
         self.levels = {"current": 0.0, "voltage": 0.0, "voltage_limit": 21.0, "current_limit": 1e-4}
 
-    def answering(self) -> bool:
-        """False while the world's cycler_dropout fault is on: the instrument does not answer."""
-        world = self.world
-        world.advance()
-        return not (world.faults and world.faults.active("cycler_dropout", world.t))
-
     def handle(self, line: str) -> str | None:
         """One command line (commands separated by ';'); the reply, or None if nothing is to be sent."""
         replies = []
         with self.lock:
-            if not self.answering():
+            if not self.world.cycler.answering():  # the world's cycler_dropout fault
                 return None
             for command in (c.strip() for c in line.split(";")):
                 if command:
@@ -357,7 +365,8 @@ class _ScpiServer:
                 buffer += data
                 while terminator in buffer:
                     raw, buffer = buffer.split(terminator, 1)
-                    reply = self._line(raw.decode("ascii", "replace"))
+                    line = raw.decode("ascii", "replace")
+                    reply = self.faults.reply("scpi", self.instrument.handle, line, self.stopping)
                     if reply is not None:
                         conn.sendall((reply + reply_end).encode("ascii", "replace"))
         except OSError:
@@ -367,18 +376,6 @@ class _ScpiServer:
                 self.connections.discard(conn)
             with contextlib.suppress(OSError):
                 conn.close()
-
-    def _line(self, line: str) -> str | None:
-        faults = self.faults
-        if faults.get("silent", "scpi") is not None:
-            return None
-        delay = faults.get("delay", "scpi")
-        if delay:
-            self.stopping.wait(delay)
-        reply = self.instrument.handle(line)
-        if reply is not None and faults.get("garble", "scpi") is not None:
-            return _garble(reply)
-        return reply
 
     def drop(self) -> None:
         with self._lock:
@@ -472,14 +469,14 @@ class _ModbusUnit:
         control = self.dialect.control
         running = self.holding["control"] == control["run"]
         low, high = actuator.command_range
-        setpoint = self.holding["setpoint"]
+        error = abs(feedback - self.holding["setpoint"])
         tolerance = 1e-3 * (high - low)
         flags = {
             "ready": True,
             "enabled": self.holding["control"] != control["disable"],
-            "at_setpoint": running and abs(feedback - setpoint) <= tolerance,
-            "in_position": running and abs(feedback - setpoint) <= tolerance,
-            "moving": running and abs(feedback - setpoint) > tolerance,
+            "at_setpoint": running and error <= tolerance,
+            "in_position": running and error <= tolerance,
+            "moving": running and error > tolerance,
             "limit_positive": self.dialect.kind == "screw" and feedback >= high,
             "limit_negative": self.dialect.kind == "screw" and feedback <= low,
         }
@@ -657,22 +654,11 @@ class _SerialServer:
                 return
             while terminator in buffer:
                 raw, buffer = buffer.split(terminator, 1)
-                reply = self._line(raw.decode("ascii", "replace").strip())
+                line = raw.decode("ascii", "replace").strip()
+                reply = self.faults.reply("serial", self._answer, line, self.stopping)
                 if reply is not None:
                     with contextlib.suppress(OSError):
                         os.write(self.master, (reply + self.dialect.read_termination).encode("ascii", "replace"))
-
-    def _line(self, line: str) -> str | None:
-        faults = self.faults
-        if faults.get("silent", "serial") is not None:
-            return None
-        delay = faults.get("delay", "serial")
-        if delay:
-            self.stopping.wait(delay)
-        reply = self._answer(line)
-        if reply is not None and faults.get("garble", "serial") is not None:
-            return _garble(reply)
-        return reply
 
     def _answer(self, line: str) -> str | None:
         dialect = self.dialect
