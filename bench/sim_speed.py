@@ -243,8 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         walls = [w for w, *_ in runs]
         median = statistics.median(walls)
         cpu = statistics.median(c for _, c, *_ in runs)
-        ratio = f"{reference / median:.1f}x faster" if reference and not name.startswith("PyBaMM") else "1x"
-        ratio = ratio if reference else "n/a"
+        if reference is None:
+            ratio = "n/a"
+        else:
+            ratio = "1x" if name.startswith("PyBaMM") else f"{reference / median:.1f}x faster"
         print(f"| {name:34s} | {median:15.3f} | {min(walls):5.3f}–{max(walls):6.3f} | {cpu:5.2f} | "
               f"{runs[0][2]:11.1f} | {ratio:>14s} |")
 
