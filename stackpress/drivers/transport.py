@@ -102,10 +102,9 @@ class Link:
         self.settings = settings
         self.clock = clock if clock is not None else WallClock()
         self.lock = threading.RLock()
-        self.reconnects = 0  # connections made after the first: for diagnostics and tests
         self._opener = opener
         self._port: Any = None
-        self._opened = 0
+        self._opened = 0  # connections made
         self._hooks: list[Callable[[Any], None]] = []
         self._retry_at = -float("inf")
         self._delay = settings.backoff
@@ -133,6 +132,11 @@ class Link:
     @property
     def connected(self) -> bool:
         return self._port is not None
+
+    @property
+    def reconnects(self) -> int:
+        """Connections made after the first: for diagnostics and tests."""
+        return max(0, self._opened - 1)
 
     def describe(self, what: str, problem: str) -> str:
         return f"{problem} (sent {what!r} to {self.resource})"
@@ -196,8 +200,6 @@ class Link:
             self.discard()
             raise
         self._opened += 1
-        if self._opened > 1:
-            self.reconnects += 1
         self._delay = self.settings.backoff
         self._retry_at = -float("inf")
         return port
@@ -252,8 +254,6 @@ class VisaLink(Link):
             return manager
 
     def _open(self) -> Any:
-        import pyvisa
-
         milliseconds = max(1, round(self.settings.timeout * 1000))
         try:
             port = self._manager().open_resource(
@@ -264,9 +264,7 @@ class VisaLink(Link):
                 timeout=milliseconds,
                 open_timeout=milliseconds,
             )
-        except pyvisa.errors.VisaIOError as exc:
-            raise LinkDropped(str(exc)) from None
-        except Exception as exc:  # pyvisa-py raises a bare Exception("could not connect: ...")
+        except Exception as exc:  # a VisaIOError, or pyvisa-py's bare Exception("could not connect: ...")
             raise LinkDropped(str(exc)) from None
         sock = _visa_socket(port)
         if sock is not None:  # pyvisa-py "opens" a refused TCP socket; the error shows here
@@ -295,26 +293,10 @@ class VisaLink(Link):
             return False
 
     def _write(self, port: Any, command: str) -> None:
-        import pyvisa
-
-        try:
-            port.write(command)
-        except pyvisa.errors.VisaIOError as exc:
-            raise _visa_error(exc) from None
-        except OSError as exc:
-            raise LinkDropped(str(exc) or type(exc).__name__) from None
+        _visa_io(port.write, command)
 
     def _read(self, port: Any) -> str:
-        import pyvisa
-
-        try:
-            return port.read()
-        except pyvisa.errors.VisaIOError as exc:
-            raise _visa_error(exc) from None
-        except UnicodeDecodeError as exc:
-            raise LinkGarbled(f"undecodable bytes ({exc.reason})") from None
-        except OSError as exc:
-            raise LinkDropped(str(exc) or type(exc).__name__) from None
+        return _visa_io(port.read)
 
     def write(self, instrument: str, command: str) -> None:
         self.call(instrument, command, lambda port: self._write(port, command))
@@ -340,15 +322,20 @@ def _visa_socket(port: Any) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
-def _visa_error(exc: Any) -> Exception:
-    from pyvisa import constants
+def _visa_io(operation: Callable[..., T], *args: Any) -> T:
+    """`operation(*args)` with pyvisa's and the socket's exceptions as this module's (timeout, dropped, garbled)."""
+    import pyvisa
 
-    code = getattr(exc, "error_code", None)
-    if code == constants.StatusCode.error_timeout:
-        return LinkTimeout()
-    if code in (constants.StatusCode.error_connection_lost, constants.StatusCode.error_io):
-        return LinkDropped(str(exc))
-    return LinkDropped(str(exc))
+    try:
+        return operation(*args)
+    except pyvisa.errors.VisaIOError as exc:
+        if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
+            raise LinkTimeout() from None
+        raise LinkDropped(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise LinkGarbled(f"undecodable bytes ({exc.reason})") from None
+    except OSError as exc:
+        raise LinkDropped(str(exc) or type(exc).__name__) from None
 
 
 # --- Modbus (pymodbus) -----------------------------------------------------------------------
@@ -639,21 +626,16 @@ class SerialLink(Link):
             waiting = port.in_waiting
             if waiting:
                 buffer += port.read(waiting)
-                end = buffer.find(terminator)
-                if end >= 0:
-                    return bytes(buffer[:end])
+            elif fileno is None:
+                buffer += port.read(1)  # blocks at most the port's timeout
+            end = buffer.find(terminator)
+            if end >= 0:
+                return bytes(buffer[:end])
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise LinkTimeout(f"got {bytes(buffer)!r} so far" if buffer else "")
             if fileno is not None:
                 select.select([fileno()], [], [], remaining)
-            else:
-                chunk = port.read(1)  # blocks at most the port's timeout
-                if chunk:
-                    buffer += chunk
-                    end = buffer.find(terminator)
-                    if end >= 0:
-                        return bytes(buffer[:end])
 
     def query(self, instrument: str, line: str, parse: Callable[[str], T]) -> T:
         return self.call(instrument, line, lambda port: parse(self._exchange(port, line)))
