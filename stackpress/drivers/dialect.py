@@ -36,7 +36,7 @@ import math
 import re
 import struct
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -81,8 +81,12 @@ class Table:
             raise ConfigError(f"{self.what(key)}: missing")
         return self.values[key]
 
+    def _value(self, key: str, default: Any) -> Any:
+        """The value of `key`, or `default` if it is absent; without a default (None) the key is required."""
+        return self.get(key, default) if default is not None else self.required(key)
+
     def text(self, key: str, default: str | None = None) -> str:
-        value = self.get(key, default) if default is not None else self.required(key)
+        value = self._value(key, default)
         if not isinstance(value, str):
             raise ConfigError(f"{self.what(key)}: {value!r} must be text")
         return value
@@ -100,14 +104,14 @@ class Table:
         return value
 
     def integer(self, key: str, default: int | None = None, low: int = 0, high: int = 2**31) -> int:
-        value = self.get(key, default) if default is not None else self.required(key)
+        value = self._value(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"{self.what(key)}: {value!r} must be a whole number from {low} to {high}")
         return value
 
     def number(self, key: str, unit: str, default: Any = None, *, positive: bool = False) -> float:
         """A number in SI `unit`, or a text quantity converted to it ("200 ms" -> 0.2 for unit "s")."""
-        value = self.get(key, default) if default is not None else self.required(key)
+        value = self._value(key, default)
         number = to_si(value, unit, self.what(key))
         if positive and not number > 0:
             raise ConfigError(f"{self.what(key)}: {value!r} must be positive")
@@ -134,6 +138,13 @@ class Table:
             return re.compile(value)
         except re.error as exc:
             raise ConfigError(f"{self.what(key)}: bad regular expression {value!r}: {exc}") from exc
+
+    def value_regex(self, key: str) -> re.Pattern[str]:
+        """A required regular expression that captures the reading in a `value` group."""
+        pattern = self.regex(key)
+        if pattern is None or "value" not in pattern.groupindex:
+            raise ConfigError(f"{self.what(key)}: needs a regular expression with a (?P<value>...) group")
+        return pattern
 
     def finish(self) -> None:
         unknown = sorted(set(self.values) - self._read)
@@ -199,7 +210,6 @@ def load_dialect(name_or_path: str | Path, *, driver: str | None = None, role: s
 
 def parse_dialect(data: Mapping[str, Any], source: str, *, driver: str | None = None, role: str | None = None) -> Any:
     top = Table(data, f"{source}:")
-    top.where = f"{source}:"
     name = top.text("name")
     kind = top.choice("driver", DRIVERS)
     what_role = top.choice("role", ROLES)
@@ -299,7 +309,7 @@ _SETTING_VALUES = {"source_function": ("current", "voltage"), "output": ("on", "
 _SETTING_UNITS = {"current": "A", "current_limit": "A", "voltage": "V", "voltage_limit": "V"}
 
 
-def _scpi(top: Table, section: Any, common: dict[str, Any]) -> ScpiDialect:
+def _scpi(top: Table, section: Callable[[str], Table], common: dict[str, Any]) -> ScpiDialect:
     source = common["source"]
     connection = section("connection")
     timeout = connection.number("timeout", "s", "1 s", positive=True)
@@ -310,7 +320,7 @@ def _scpi(top: Table, section: Any, common: dict[str, Any]) -> ScpiDialect:
     setup = top.get("setup", [])
     if not isinstance(setup, list) or not all(isinstance(s, str) for s in setup):
         raise ConfigError(f"{top.what('setup')}: must be a list of commands")
-    settings_table = Table(top.get("settings", {}), f"{source}: [settings]")
+    settings_table = section("settings")
     settings: dict[str, ScpiSetting] = {}
     for key in SCPI_CYCLER_SETTINGS:
         table = Table(settings_table.required(key), f"{source}: [settings.{key}]")
@@ -334,7 +344,7 @@ def _scpi(top: Table, section: Any, common: dict[str, Any]) -> ScpiDialect:
                 raise ConfigError(f"{table.what('set')}: bad template {template!r}: {exc}") from exc
         table.finish()
     settings_table.finish()
-    measurements_table = Table(top.get("measurements", {}), f"{source}: [measurements]")
+    measurements_table = section("measurements")
     measurements: dict[str, ScpiMeasurement] = {}
     charge = top.choice("charge", ("integrated", "measured"), "integrated")
     needed = ["voltage", "current"] + (["charge"] if charge == "measured" else [])
@@ -348,9 +358,7 @@ def _scpi(top: Table, section: Any, common: dict[str, Any]) -> ScpiDialect:
                 raise ConfigError(f"{measurements_table.what(key)}: missing")
             continue
         table = Table(measurements_table.get(key), f"{source}: [measurements.{key}]")
-        reply = table.regex("reply")
-        if reply is None or "value" not in reply.groupindex:
-            raise ConfigError(f"{table.what('reply')}: needs a regular expression with a (?P<value>...) group")
+        reply = table.value_regex("reply")
         measurements[key] = ScpiMeasurement(key, table.text("query"), reply, table.text("unit", units[key]))
         table.finish()
     measurements_table.finish()
@@ -366,7 +374,7 @@ def _scpi(top: Table, section: Any, common: dict[str, Any]) -> ScpiDialect:
         error_query=top.text("error_query", "") or None,
         no_error=top.regex("no_error"),
         out_of_range_error=top.regex("out_of_range_error"),
-        overflow=top.number("overflow", "", math.inf) if top.has("overflow") else math.inf,
+        overflow=top.number("overflow", "", math.inf),
         charge=charge,
         rest=rest,
         rest_voltage_limit=top.number("rest_voltage_limit", "V", 0.0) if rest == "zero-current" else 0.0,
@@ -427,7 +435,7 @@ class Register:
             words.reverse()
         raw_bytes = b"".join(struct.pack(">H", w & 0xFFFF) for w in words)
         if self.byte_swap:
-            raw_bytes = bytes(b for i in range(0, len(raw_bytes), 2) for b in (raw_bytes[i + 1], raw_bytes[i]))
+            raw_bytes = _swap_bytes(raw_bytes)
         (raw,) = struct.unpack(">" + code, raw_bytes)
         return raw * self.scale + self.offset
 
@@ -449,11 +457,16 @@ class Register:
         code = REGISTER_TYPES[self.type][0]
         raw_bytes = struct.pack(">" + code, self.raw(value))
         if self.byte_swap:
-            raw_bytes = bytes(b for i in range(0, len(raw_bytes), 2) for b in (raw_bytes[i + 1], raw_bytes[i]))
+            raw_bytes = _swap_bytes(raw_bytes)
         words = [int.from_bytes(raw_bytes[i : i + 2], "big") for i in range(0, len(raw_bytes), 2)]
         if self.word_order == "little":
             words.reverse()
         return words
+
+
+def _swap_bytes(raw: bytes) -> bytes:
+    """The two bytes of every word exchanged ("BADC" / "DCBA" devices)."""
+    return bytes(b for i in range(0, len(raw), 2) for b in (raw[i + 1], raw[i]))
 
 
 @dataclass(frozen=True)
@@ -498,18 +511,18 @@ _MODBUS_OPTIONAL = {
 }
 
 
-def _modbus(top: Table, section: Any, common: dict[str, Any]) -> ModbusDialect:
+def _modbus(top: Table, section: Callable[[str], Table], common: dict[str, Any]) -> ModbusDialect:
     source, role = common["source"], common["role"]
     connection = section("connection")
     timeout = connection.number("timeout", "s", "500 ms", positive=True)
     word_order = connection.choice("word_order", ("big", "little"), "big")
     byte_swap = connection.flag("byte_swap", False)
     connection.finish()
-    registers_table = Table(top.get("registers", {}), f"{source}: [registers]")
+    registers_table = section("registers")
     registers: dict[str, Register] = {}
     for name in list(registers_table.values):
         table = Table(registers_table.get(name), f"{source}: [registers.{name}]")
-        kind = table.choice("type", tuple(REGISTER_TYPES))
+        data_type = table.choice("type", tuple(REGISTER_TYPES))
         unit = table.text("unit", "")
         scale = table.number("scale", "", 1.0)
         if scale == 0:
@@ -518,7 +531,7 @@ def _modbus(top: Table, section: Any, common: dict[str, Any]) -> ModbusDialect:
             name=name,
             table=table.choice("table", TABLES),
             address=table.integer("address", high=65535),
-            type=kind,
+            type=data_type,
             scale=scale,
             offset=table.number("offset", "", 0.0),
             unit=unit,
@@ -535,7 +548,7 @@ def _modbus(top: Table, section: Any, common: dict[str, Any]) -> ModbusDialect:
     _check_overlaps(registers, source)
     status = None
     if top.has("status"):
-        table = Table(top.get("status"), f"{source}: [status]")
+        table = section("status")
         register = table.text("register")
         if register not in registers:
             raise ConfigError(f"{table.what('register')}: no register {register!r}")
@@ -568,20 +581,19 @@ def _modbus(top: Table, section: Any, common: dict[str, Any]) -> ModbusDialect:
                 )
         if "gap" in registers and registers["gap"].unit != "m":
             raise ConfigError(f"{source}: [registers.gap] unit: {registers['gap'].unit!r} must be 'm'")
-        control = Table(top.get("control", {}), f"{source}: [control]")
+        control = section("control")
         values = {key: control.integer(key, high=65535) for key in ("run", "hold", "disable")}
         control.finish()
         extra = {"kind": kind, "command_unit": unit, "regulated": top.flag("regulated", True), "control": values}
     else:
         if registers["force"].unit and registers["force"].unit != "N":
             raise ConfigError(f"{source}: [registers.force] unit: {registers['force'].unit!r} must be 'N'")
-    known = set(_MODBUS_REQUIRED[role]) | set(_MODBUS_OPTIONAL[role]) | set(identify)
+    allowed = _MODBUS_REQUIRED[role] + _MODBUS_OPTIONAL[role]
     for name in registers:
-        if name not in known:
+        if name not in allowed and name not in identify:
             raise ConfigError(
                 f"{registers_table.what(name)}: unknown register for a {role} "
-                f"(known: {', '.join(sorted(set(_MODBUS_REQUIRED[role]) | set(_MODBUS_OPTIONAL[role])))}, "
-                "or one listed in `identify`)"
+                f"(known: {', '.join(sorted(allowed))}, or one listed in `identify`)"
             )
     return ModbusDialect(
         **common,
@@ -630,7 +642,7 @@ class SerialDialect(Dialect):
     identify_reply: re.Pattern[str] | None = None
 
 
-def _serial(top: Table, section: Any, common: dict[str, Any]) -> SerialDialect:
+def _serial(top: Table, section: Callable[[str], Table], common: dict[str, Any]) -> SerialDialect:
     if common["role"] != "load_cell":
         raise ConfigError(f"{common['source']}: the serial driver reads load cells only, not a {common['role']}")
     connection = section("connection")
@@ -648,9 +660,7 @@ def _serial(top: Table, section: Any, common: dict[str, Any]) -> SerialDialect:
         raise ConfigError(f"{connection.what('stopbits')}: must be 1, 1.5 or 2")
     connection.finish()
     force = section("force")
-    reply = force.regex("reply")
-    if reply is None or "value" not in reply.groupindex:
-        raise ConfigError(f"{force.what('reply')}: needs a regular expression with a (?P<value>...) group")
+    reply = force.value_regex("reply")
     units = force.get("units", {"N": 1.0})
     if not isinstance(units, dict) or not all(isinstance(v, int | float) and v > 0 for v in units.values()):
         raise ConfigError(f"{force.what('units')}: must map reply units to newtons per unit")
