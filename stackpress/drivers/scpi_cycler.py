@@ -140,13 +140,7 @@ class ScpiCycler:
         """Source `current` A (positive charges) with `voltage_limit` V as the SMU's voltage compliance."""
         self._check_current(current, "current")
         self._check_voltage(voltage_limit, "voltage limit")
-        commands = [
-            self._command("voltage_limit", voltage_limit),
-            self._command("current", current),
-            self._command("source_function", "current"),
-            self._command("output", "on"),
-        ]
-        self._switch(commands)
+        self._source("current", current, voltage_limit)
 
     def apply_voltage(self, voltage: float, current_limit: float) -> None:
         """Hold `voltage` V with `current_limit` A (magnitude) as the SMU's current compliance."""
@@ -154,30 +148,32 @@ class ScpiCycler:
             raise OutOfRange(self.name, f"current limit {current_limit!r} A must not be negative")
         self._check_current(current_limit, "current limit")
         self._check_voltage(voltage, "voltage")
-        commands = [
-            self._command("current_limit", current_limit),
-            self._command("voltage", voltage),
-            self._command("source_function", "voltage"),
-            self._command("output", "on"),
-        ]
-        self._switch(commands)
+        self._source("voltage", voltage, current_limit)
 
     def rest(self) -> None:
         """No current: output off, or a 0 A source (dialect `rest`)."""
         if self.dialect.rest == "zero-current":
-            commands = [
-                self._command("voltage_limit", self.dialect.rest_voltage_limit),
-                self._command("current", 0.0),
-                self._command("source_function", "current"),
-                self._command("output", "on"),
-            ]
+            self._source("current", 0.0, self.dialect.rest_voltage_limit)
         else:
-            commands = [self._command("output", "off")]
-        self._switch(commands)
+            self.output_off()
 
     def output_off(self) -> None:
         """Output off, whatever the dialect's rest: for closing down."""
         self._switch([self._command("output", "off")])
+
+    def _source(self, function: str, level: float, limit: float) -> None:
+        """Source `level` of `function` ("current" or "voltage") within `limit` of the other quantity.
+
+        The limit goes first, then the level, then the source function, then the
+        output on: the SMU never sources a new level with an old limit.
+        """
+        limit_setting = "voltage_limit" if function == "current" else "current_limit"
+        self._switch([
+            self._command(limit_setting, limit),
+            self._command(function, level),
+            self._command("source_function", function),
+            self._command("output", "on"),
+        ])
 
     def _switch(self, commands: list[str]) -> None:
         with self.link.lock:
