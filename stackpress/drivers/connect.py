@@ -44,13 +44,13 @@ from __future__ import annotations
 import difflib
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stackpress.clock import Clock, WallClock
-from stackpress.drivers.dialect import ConfigError, Table, load_dialect, to_si
+from stackpress.drivers.dialect import ROLES, ConfigError, Table, load_dialect, to_si
 from stackpress.drivers.errors import InstrumentError
 from stackpress.drivers.modbus_actuators import ModbusActuator
 from stackpress.drivers.modbus_load_cell import ModbusLoadCell
@@ -65,7 +65,6 @@ from stackpress.drivers.transport import (
     parse_serial_resource,
 )
 
-ROLES = ("cycler", "load_cell", "actuator")
 DRIVERS = {"cycler": ("scpi",), "load_cell": ("modbus", "serial"), "actuator": ("modbus",)}
 COMMON_KEYS = ("driver", "resource", "dialect", "name", "timeout", "retries", "backoff")
 ROLE_KEYS = {
@@ -230,18 +229,12 @@ def check(tables: Mapping[str, Any], clock: Clock | None = None, *, base_dir: st
         close_instruments(drivers)
 
 
-def close_instruments(instruments: Any) -> None:
+def close_instruments(instruments: Iterable[Any]) -> None:
     """Close every connection (the instruments keep doing what they were last told)."""
-    for instrument in _as_tuple(instruments):
+    for instrument in instruments:
         close = getattr(instrument, "close", None)
         if close is not None:
             close()
-
-
-def _as_tuple(instruments: Any) -> tuple[Any, Any, Any]:
-    if all(hasattr(instruments, a) for a in ("cycler", "force_sensor", "actuator")):
-        return instruments.cycler, instruments.force_sensor, instruments.actuator
-    return tuple(instruments)  # type: ignore[return-value]
 
 
 # --- stackpress check ----------------------------------------------------------------------------
@@ -271,9 +264,9 @@ _HINTS = {
 }
 
 
-def identify(instruments: Any) -> list[CheckResult]:
-    """Identify every instrument and read it once; one result per instrument, failures explained."""
-    cycler, force_sensor, actuator = _as_tuple(instruments)
+def identify(instruments: Sequence[Any]) -> list[CheckResult]:
+    """Identify (cycler, force_sensor, actuator) and read each once; one result per instrument, failures explained."""
+    cycler, force_sensor, actuator = instruments
 
     def cycler_reading() -> str:
         r = cycler.read()

@@ -74,7 +74,7 @@ class ModbusActuator(ModbusDevice):
         self.velocity = velocity
         self._running = False  # "run" written on this connection
         self._velocity_set = False
-        self._reads = ["feedback"] + [n for n in ("gap",) if n in dialect.registers]
+        self._reads = ["feedback"] + (["gap"] if "gap" in dialect.registers else [])
         if dialect.status is not None:
             self._reads.append(dialect.status.register)
         link.on_open(self._new_connection)

@@ -61,6 +61,7 @@ class Actuator(Protocol):
     regulated: bool
     command_unit: str
     command_range: tuple[float, float]
+    max_force: float  # N, the fixture's rating (inf if unknown): a bench's hard pressure limit must lie below it
 
     def command(self, value: float) -> None: ...
 
