@@ -151,10 +151,7 @@ def parse_bench(tables: dict[str, Any], *, text: str, source: str, default_name:
 
     def setting(section: str, key: str, unit: str, default: str) -> float:
         value = tables.get(section, {}).get(key, default)
-        try:
-            number = quantity(value, unit, f"{source}: [{section}] {key}")
-        except UnitError as exc:
-            raise BenchError(str(exc)) from exc
+        number = _si(value, unit, source, section, key)
         if number <= 0:
             raise BenchError(f"{source}: [{section}] {key} must be positive, got {value!r}")
         return number
@@ -165,32 +162,25 @@ def parse_bench(tables: dict[str, Any], *, text: str, source: str, default_name:
             raise BenchError(f"{source}: [regulator] {key} must be a number >= 0, got {value!r}")
         return float(value)
 
-    def regulator_quantity(key: str, unit: str, zero_means: float) -> float | None:
-        """An optional [regulator] quantity >= 0; "0 ..." means `zero_means`, absent None."""
-        if key not in tables.get("regulator", {}):
-            return None
-        value = tables["regulator"][key]
-        try:
-            number = quantity(value, unit, f"{source}: [regulator] {key}")
-        except UnitError as exc:
-            raise BenchError(str(exc)) from exc
-        if not number >= 0:
-            raise BenchError(f"{source}: [regulator] {key} must not be negative, got {value!r}")
-        return zero_means if number == 0 else number
-
     def regulation() -> RegulatorSettings:
-        feedforward = tables.get("regulator", {}).get("feedforward", True)
+        """[regulator] beyond the gains: each optional and >= 0; a slew rate of 0 (or none) means no ramp."""
+        regulator = tables.get("regulator", {})
+        feedforward = regulator.get("feedforward", True)
         if not isinstance(feedforward, bool):
             raise BenchError(f"{source}: [regulator] feedforward must be true or false, got {feedforward!r}")
-        stiffness = regulator_quantity("stiffness", "Pa/m", 0.0)
+
+        def at_least_zero(key: str, unit: str) -> float:
+            return quantity_at_least_zero(tables, "regulator", key, unit, source)
+
+        stiffness = at_least_zero("stiffness", "Pa/m") if "stiffness" in regulator else None
         if stiffness == 0.0:
             raise BenchError(f"{source}: [regulator] stiffness must be positive")
         return RegulatorSettings(
-            filter=regulator_quantity("filter", "s", 0.0) or 0.0,
-            slew_rate=regulator_quantity("slew_rate", "Pa/s", math.inf) or math.inf,
+            filter=at_least_zero("filter", "s"),
+            slew_rate=at_least_zero("slew_rate", "Pa/s") or math.inf,
             feedforward=feedforward,
             stiffness=stiffness,
-            backlash=regulator_quantity("backlash", "m", 0.0) or 0.0,
+            backlash=at_least_zero("backlash", "m"),
         )
 
     real = "instruments" in tables
@@ -231,10 +221,15 @@ def quantity_at_least_zero(tables: dict[str, Any], section: str, key: str, unit:
     value = tables.get(section, {}).get(key)
     if value is None:
         return 0.0
-    try:
-        number = quantity(value, unit, f"{source}: [{section}] {key}")
-    except UnitError as exc:
-        raise BenchError(str(exc)) from exc
+    number = _si(value, unit, source, section, key)
     if not number >= 0:
         raise BenchError(f"{source}: [{section}] {key} must not be negative, got {value!r}")
     return number
+
+
+def _si(value: Any, unit: str, source: str, section: str, key: str) -> float:
+    """A bench setting in SI `unit`; BenchError naming the file, the section and the key if it is not one."""
+    try:
+        return quantity(value, unit, f"{source}: [{section}] {key}")
+    except UnitError as exc:
+        raise BenchError(str(exc)) from exc
