@@ -1,3 +1,5 @@
+import pytest
+
 from stackpress.clock import VirtualClock, WallClock
 
 
@@ -27,3 +29,12 @@ def test_wall_clock_goes_on_from_its_start_at_its_speed(monkeypatch):
     assert clock.now() == 7200.0
     wall[0] += 3.0
     assert clock.now() == 7230.0
+
+
+def test_an_accelerated_wall_clock_waits_a_fraction_of_the_time_and_refuses_a_speed_of_zero():
+    clock = WallClock(100.0)
+    start = clock.now()
+    clock.sleep_until(start + 1.0)  # 10 ms of wall time
+    assert 1.0 <= clock.now() - start < 5.0
+    with pytest.raises(ValueError, match="clock speed must be positive"):
+        WallClock(0.0)

@@ -383,12 +383,3 @@ def test_bad_fault_requests_are_refused(served):
         served.inject("scpi", "crash")
     with pytest.raises(ValueError, match="no connection to drop"):
         served.inject("serial", "drop")
-
-
-def test_the_accelerated_clock():
-    clock = WallClock(100.0)
-    start = clock.now()
-    clock.sleep_until(start + 1.0)  # 10 ms of wall time
-    assert 1.0 <= clock.now() - start < 5.0
-    with pytest.raises(ValueError):
-        WallClock(0.0)
