@@ -20,8 +20,8 @@ from stackpress.protocols.load import load_protocol
 from stackpress.session import ResumeError, Session, recorded_setup
 from tests.helpers import C3_CYCLING, c3_cycling, run_in_memory
 
-CYCLES = 3
-KILL_AFTER = 3_000  # samples on disk, of ~6 700: in cycle 2
+CYCLES = 4
+KILL_AFTER = 1_000  # samples on disk, of ~8 900: the first commit (~1 s of wall time), seconds before the end
 
 
 def _rows(path) -> int:
