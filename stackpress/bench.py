@@ -20,9 +20,12 @@ from stackpress.clock import Clock, VirtualClock, WallClock
 from stackpress.control.engine import Instruments
 from stackpress.control.pid import Gains
 from stackpress.control.regulator import RegulatorSettings
+from stackpress.protocols.load import check_against_bench
 from stackpress.units import UnitError, quantity
 
 if TYPE_CHECKING:
+    from stackpress.drivers.connect import CheckResult
+    from stackpress.protocols.steps import Protocol
     from stackpress.sims.world import SimWorld
 
 DEFAULT_BENCH = "sim-hydraulic"
@@ -105,6 +108,25 @@ class Bench:
                 f"the fixture's rating {rating / 1e6:g} MPa"
             )
         return instruments, other_layers
+
+    def check_protocol(self, protocol: Protocol) -> None:
+        """Refuse (ProtocolError) a protocol this bench cannot run: its capacity, area, limits and channel."""
+        check_against_bench(
+            protocol,
+            capacity=self.capacity,
+            area=self.area,
+            max_pressure=self.max_pressure,
+            max_current=self.max_current,
+            safe_preload=self.safe_preload,
+        )
+
+    def check_instruments(self) -> list[CheckResult]:
+        """`stackpress check`: connect each real instrument, identify and read it once, close it."""
+        if self.simulated:
+            raise BenchError(f"{self.source}: a simulated bench has no instruments to check")
+        from stackpress.drivers.connect import check
+
+        return check(self.tables, base_dir=Path(self.source).parent)
 
     def disconnect(self, instruments: Instruments) -> None:
         """Close the connections of real instruments (the simulator has none)."""

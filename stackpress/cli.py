@@ -130,13 +130,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _check_protocol(args: argparse.Namespace) -> int:
-    from stackpress.protocols.load import check_against_bench
     from stackpress.protocols.plan import plan
 
     protocol = load_protocol(args.protocol)
     bench = load_bench(args.bench)
-    check_against_bench(protocol, capacity=bench.capacity, area=bench.area, max_pressure=bench.max_pressure,
-                        max_current=bench.max_current, safe_preload=bench.safe_preload)
+    bench.check_protocol(protocol)
     print(f"protocol {protocol.name!r} ({protocol.source}) on bench {bench.name!r}: checked, no problems")
     print(f"nominal capacity {bench.capacity / 3.6:.4g} mAh, cell area {bench.area * 1e4:.4g} cm2")
     print(plan(protocol, capacity=bench.capacity, area=bench.area, safe_preload=bench.safe_preload).render())
@@ -213,12 +211,7 @@ def _serve_sim(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from stackpress.drivers.connect import check
-
-    bench = load_bench(args.bench)
-    if bench.simulated:
-        raise BenchError(f"{bench.source}: a simulated bench has no instruments to check")
-    results = check(bench.tables, base_dir=Path(bench.source).parent)
+    results = load_bench(args.bench).check_instruments()
     for result in results:
         print(result.line())
     return 0 if all(result.ok for result in results) else 1

@@ -32,7 +32,7 @@ from stackpress.data.recorder import Recorder, RecordingPolicy
 from stackpress.data.runfile import last_checkpoint, last_sample_time, read_meta
 from stackpress.drivers.roles import Actuator
 from stackpress.protocols.commands import Command
-from stackpress.protocols.load import check_against_bench, parse_protocol_text
+from stackpress.protocols.load import parse_protocol_text
 from stackpress.protocols.runner import Runner
 from stackpress.protocols.steps import Protocol
 from stackpress.sample import Event, Sample
@@ -65,14 +65,7 @@ class Session:
     ) -> None:
         """`make_regulator(bench, actuator)`: what drives the actuator; by default the bench's [regulator]
         (an auto-tuner stands in its place for a tuning run)."""
-        check_against_bench(
-            protocol,
-            capacity=bench.capacity,
-            area=bench.area,
-            max_pressure=bench.max_pressure,
-            max_current=bench.max_current,
-            safe_preload=bench.safe_preload,
-        )
+        bench.check_protocol(protocol)
         self._assemble(
             protocol,
             bench,

@@ -10,8 +10,8 @@
     units.py     the actuator's command unit as the operator reads it (N, µm) and the regulator's gains
     panels/      bench, protocol, pressure, regulator, auto-tune, alarms and events, per-cycle table
 
-The window talks to `stackpress.session.Session` only, never to an instrument; the one
-exception is "Connect & check" on a real bench, which runs what `stackpress check` runs
-(`stackpress.drivers.connect.check`) on a thread of its own, between runs.
+The window talks to `stackpress.session.Session` only, never to an instrument; "Connect &
+check" on a real bench asks the bench (`Bench.check_instruments`, what `stackpress check`
+runs) on a thread of its own, between runs.
 Importing this package needs the `gui` extra; the rest of stackpress does not.
 """

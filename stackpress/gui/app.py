@@ -380,13 +380,10 @@ class MainWindow(QMainWindow):
 
     def check_instruments(self) -> None:
         """`stackpress check` on the open (real) bench, on a thread: connect, identify and read each instrument once."""
-        from stackpress.drivers.connect import check  # the window never drives an instrument: this job does
-
         bench = self.bench
         if bench is None or bench.simulated or self.busy:
             return
-        self.check_job = Job(functools.partial(check, bench.tables, base_dir=Path(bench.source).parent),
-                             "stackpress-check")
+        self.check_job = Job(bench.check_instruments, "stackpress-check")
         self.bench_panel.begin_check()
         self.check_job.start()
         self._show_state()

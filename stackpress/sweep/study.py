@@ -37,7 +37,7 @@ from typing import Any
 from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench, parse_bench
 from stackpress.clock import VirtualClock
 from stackpress.protocols.errors import ProtocolError, did_you_mean
-from stackpress.protocols.load import bundled_protocols, check_against_bench, parse_protocol_text
+from stackpress.protocols.load import bundled_protocols, parse_protocol_text
 from stackpress.units import UnitError
 
 SEED = "seed"
@@ -200,14 +200,7 @@ class Study:
             raise ValueError(f"cannot write the bench of {cell.describe()} back as TOML")
         bench_source = f"{self.bench.source} [{cell.describe()}]"
         bench = parse_bench(tables, text=bench_text, source=bench_source, default_name=self.bench.name)
-        check_against_bench(
-            protocol,
-            capacity=bench.capacity,
-            area=bench.area,
-            max_pressure=bench.max_pressure,
-            max_current=bench.max_current,
-            safe_preload=bench.safe_preload,
-        )
+        bench.check_protocol(protocol)
         bench.connect(VirtualClock(), cell.seed)  # the simulator's own checks, and the fixture's rating
         return CellJob(
             index=cell.index,

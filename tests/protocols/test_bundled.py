@@ -9,7 +9,7 @@ import pytest
 from stackpress.bench import bundled_benches, load_bench, parse_bench
 from stackpress.data.analysis import cycle_table
 from stackpress.data.runfile import read_run
-from stackpress.protocols.load import bundled_protocols, check_against_bench, load_protocol
+from stackpress.protocols.load import bundled_protocols, load_protocol
 from stackpress.protocols.plan import plan
 from stackpress.session import Session
 from stackpress.sweep.study import toml_text
@@ -39,8 +39,7 @@ def test_every_bundled_protocol_is_there_and_fits_every_bundled_bench():
         protocol = load_protocol(name)
         for bench_name in bundled_benches():
             bench = load_bench(bench_name)
-            check_against_bench(protocol, capacity=bench.capacity, area=bench.area, max_pressure=bench.max_pressure,
-                                max_current=bench.max_current, safe_preload=bench.safe_preload)
+            bench.check_protocol(protocol)
         estimate = plan(protocol, capacity=bench.capacity, area=bench.area, safe_preload=bench.safe_preload)
         assert 0 < estimate.total < 400 * 86400, name
 

@@ -15,7 +15,7 @@ from stackpress.bench import load_bench
 from stackpress.control.engine import Engine
 from stackpress.control.interlocks import Interlocks
 from stackpress.control.regulator import PressureRegulator
-from stackpress.protocols.load import check_against_bench, parse_protocol_text
+from stackpress.protocols.load import parse_protocol_text
 from stackpress.protocols.runner import Runner
 
 LIMITS = '[limits]\nvoltage = ["2.5 V", "4.3 V"]\n'
@@ -43,8 +43,7 @@ def run(*blocks: str, bench: str = "sim-hydraulic", period: str = "10 s") -> Run
     base = load_bench(bench)
     tables = {**base.tables, "engine": {**base.tables.get("engine", {}), "period": period, "sim_step": period}}
     bench_ = dataclasses.replace(base, tables=tables, period=float(period.split()[0]))
-    check_against_bench(protocol, capacity=bench_.capacity, area=bench_.area, max_pressure=bench_.max_pressure,
-                        max_current=bench_.max_current, safe_preload=bench_.safe_preload)
+    bench_.check_protocol(protocol)
     clock = bench_.make_clock()
     instruments, other_layers = bench_.connect(clock, 0)
     samples, recorded, events = [], [], []

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from stackpress.bench import Bench
 from stackpress.protocols.errors import ProtocolError
-from stackpress.protocols.load import check_against_bench, load_protocol
+from stackpress.protocols.load import load_protocol
 from stackpress.protocols.plan import duration, plan
 from stackpress.protocols.steps import Protocol
 
@@ -112,10 +112,7 @@ class ProtocolPanel(QGroupBox):
         self.eta.clear()
         try:
             protocol = load_protocol(name_or_path)
-            check_against_bench(
-                protocol, capacity=bench.capacity, area=bench.area,
-                max_pressure=bench.max_pressure, max_current=bench.max_current, safe_preload=bench.safe_preload,
-            )
+            bench.check_protocol(protocol)
         except ProtocolError as exc:
             self.protocol = None
             self.errors.setText("\n".join(exc.problems))
