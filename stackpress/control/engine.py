@@ -413,8 +413,7 @@ class Engine:
 
         reading = attempt(self._read_cycler, _NO_READING)
         force = attempt(lambda: self._read_force(t), math.nan)
-        gap = attempt(self.actuator.read_gap, math.nan)
-        actuator = attempt(self.actuator.read_command, math.nan)
+        actuator, gap = attempt(self.actuator.read_state, (math.nan, math.nan))
         sample = Sample(
             t=t,
             voltage=reading.voltage,

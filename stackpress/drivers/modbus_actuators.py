@@ -100,19 +100,21 @@ class ModbusActuator(ModbusDevice):
                 self.write_register("control", self.dialect.control["run"])
                 self._running = True
 
-    def read_command(self) -> float:
-        """What the actuator does now: the ram force (N) or the encoder position (m)."""
+    def read_state(self) -> tuple[float, float]:
+        """(readback, gap) from one read of the input registers (gap NaN if the dialect has no gap register)."""
         values = self.read_registers(self._reads)
         self.check_status(values)
-        return values["feedback"]
+        return values["feedback"], values.get("gap", math.nan)
+
+    def read_command(self) -> float:
+        """What the actuator does now: the ram force (N) or the encoder position (m)."""
+        return self.read_state()[0]
 
     def read_gap(self) -> float:
         """Plate separation, m (NaN if the dialect has no gap register)."""
         if "gap" not in self.dialect.registers:
             return math.nan
-        values = self.read_registers(self._reads)
-        self.check_status(values)
-        return values["gap"]
+        return self.read_state()[1]
 
     def stop(self) -> None:
         """Hold: the ram keeps its present force, a motor stops where it is."""

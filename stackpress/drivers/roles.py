@@ -71,5 +71,8 @@ class Actuator(Protocol):
     def read_gap(self) -> float:
         """Plate separation, m."""
 
+    def read_state(self) -> tuple[float, float]:
+        """(`read_command()`, `read_gap()`) from one exchange: the engine wants both every tick."""
+
     def stop(self) -> None:
         """Hold where it is: neither squeeze nor release."""

@@ -181,6 +181,12 @@ class SimActuator:
         self._answer("gap")
         return self.world.fixture.gap
 
+    def read_state(self) -> tuple[float, float]:
+        """(readback, gap), as `read_command` and `read_gap` give them, in one exchange."""
+        self._answer("readback")
+        fixture = self.world.fixture
+        return fixture.readback(), fixture.gap
+
     def stop(self) -> None:
         """Hold: the ram keeps its present force, a motor stops where it is; a frame holds by itself."""
         if self._answer("stop"):

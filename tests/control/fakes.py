@@ -121,6 +121,9 @@ class FakeActuator:
         self._check()
         return 1.0e-3
 
+    def read_state(self) -> tuple[float, float]:
+        return self.read_command(), self.read_gap()
+
     def stop(self) -> None:
         self.stop_attempts += 1
         self._check()

@@ -152,6 +152,15 @@ def test_hydraulic_readback_and_gap_in_one_request_each():
         ram.read_command()
 
 
+def test_the_engines_tick_reads_readback_and_gap_in_one_request():
+    feedback, gap = [0x4444, 0x4000], [0x4427, 0x7666]  # 785 N, 669.85 um
+    port = FakeModbus([(("read", "input", 0, 5, 2), [*feedback, *gap, 0b1011])])
+    ram, _ = hydraulic(port)
+    readback, plates = ram.read_state()
+    assert readback == 785.0 and plates == pytest.approx(669.85e-6)
+    assert port.done()  # one exchange, not one each
+
+
 def test_actuator_commands_outside_the_fixture_range_are_refused_before_sending():
     port = FakeModbus([])
     ram, opener = hydraulic(port, command_range=(0.0, 11775.0))
