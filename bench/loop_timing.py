@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from stackpress.bench import Bench, load_bench, parse_bench
+from stackpress.bench import Bench, load_bench
 from stackpress.clock import WallClock
 from stackpress.drivers.connect import close_instruments, connect_instruments
 from stackpress.drivers.rtu_timing import rtu_read_time
@@ -80,9 +80,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def with_period(bench: Bench, period: float) -> Bench:
-    """The bench again, its engine ticking every `period` s."""
-    tables = {**bench.tables, "engine": {**bench.tables.get("engine", {}), "period": f"{period} s"}}
-    return parse_bench(tables, text=bench.text, source=bench.source, default_name=bench.name)
+    """The bench again, its engine ticking every `period` s (its source kept: dialect paths are relative to it)."""
+    return bench.changed({"engine": {"period": f"{period} s"}}, source=bench.source)
 
 
 def time_engine(bench: Bench, seconds: float, folder: Path) -> tuple[str, LatenessClock]:

@@ -40,7 +40,6 @@ Runs go in parallel over the machine's cores; the whole script takes about
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import math
 import os
@@ -51,14 +50,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from stackpress.bench import Bench, load_bench, parse_bench
+from stackpress.bench import Bench, load_bench
 from stackpress.control.autotune import TuneResult, autotune
 from stackpress.control.pid import Gains
 from stackpress.control.regulator import RegulatorSettings
 from stackpress.protocols.load import parse_protocol_text
 from stackpress.sample import Sample
 from stackpress.session import Session
-from stackpress.sweep.study import toml_text
 from stackpress.units import quantity
 
 BENCHES = ("sim-hydraulic", "sim-spring", "sim-servo")
@@ -91,10 +89,8 @@ steps = ["Hold pressure at 10 MPa", "Rest for 3 minutes", "Hold pressure at 30 M
 
 def at_period(name: str, period: float) -> Bench:
     """The bundled bench, ticking and stepping its physics every `period` s."""
-    base = load_bench(name)
-    tables = copy.deepcopy(base.tables)
-    tables.setdefault("engine", {}).update({"period": f"{period} s", "sim_step": f"{period} s"})
-    return parse_bench(tables, text=toml_text(tables), source=f"{name} ({period:g} s)", default_name=name)
+    changes = {"engine": {"period": f"{period} s", "sim_step": f"{period} s"}}
+    return load_bench(name).changed(changes, source=f"{name} ({period:g} s)")
 
 
 def controlled(bench: Bench, control: str, tuned: TuneResult | None) -> Bench:

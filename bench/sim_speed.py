@@ -28,7 +28,6 @@ recorder are left out) and prints a cProfile of one run.
 from __future__ import annotations
 
 import argparse
-import copy
 import cProfile
 import io
 import platform
@@ -43,14 +42,13 @@ from pathlib import Path
 
 import numpy as np
 
-from stackpress.bench import Bench, load_bench, parse_bench
+from stackpress.bench import Bench, load_bench
 from stackpress.clock import VirtualClock
 from stackpress.data.analysis import cycle_table
 from stackpress.data.runfile import read_run
 from stackpress.protocols.load import parse_protocol_text
 from stackpress.session import Session
 from stackpress.sims.instruments import SimActuator, SimCycler, SimForceSensor
-from stackpress.sweep.study import toml_text
 
 CYCLES = 10
 STEPS = (
@@ -75,11 +73,7 @@ COARSE = {"engine": {"period": "30 s", "sim_step": "30 s"}, "regulator": {"ki": 
 
 def coarse_bench() -> Bench:
     """The bundled sim-hydraulic bench, ticking (and stepping its physics) every 30 s instead of every 1 s."""
-    base = load_bench("sim-hydraulic")
-    tables = copy.deepcopy(base.tables)
-    for table, settings in COARSE.items():
-        tables.setdefault(table, {}).update(settings)
-    return parse_bench(tables, text=toml_text(tables), source="sim-hydraulic (30 s)", default_name="sim-hydraulic")
+    return load_bench("sim-hydraulic").changed(COARSE, source="sim-hydraulic (30 s)")
 
 
 Run = Callable[[], Callable[[], tuple[float, list[float]]]]  # timed part; it returns the untimed read-back

@@ -9,8 +9,12 @@ read the [cell], [fixture] and [load_cell] tables themselves.
 
 from __future__ import annotations
 
+import copy
+import json
 import math
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -127,6 +131,14 @@ class Bench:
         from stackpress.drivers.connect import check
 
         return check(self.tables, base_dir=Path(self.source).parent)
+
+    def changed(self, changes: dict[str, dict[str, Any]], source: str) -> Bench:
+        """This bench with some keys of its tables replaced (`{"engine": {"period": "30 s"}}`), named `source`;
+        its text is written anew, so a run file records the bench that ran."""
+        tables = copy.deepcopy(self.tables)
+        for table, settings in changes.items():
+            tables.setdefault(table, {}).update(settings)
+        return parse_bench(tables, text=toml_text(tables), source=source, default_name=self.name)
 
     def disconnect(self, instruments: Instruments) -> None:
         """Close the connections of real instruments (the simulator has none)."""
@@ -255,3 +267,39 @@ def _si(value: Any, unit: str, source: str, section: str, key: str) -> float:
         return quantity(value, unit, f"{source}: [{section}] {key}")
     except UnitError as exc:
         raise BenchError(str(exc)) from exc
+
+
+def toml_text(tables: Mapping[str, Any], prefix: str = "") -> str:
+    """`tables` as TOML text, the way bench files are written: plain keys first, then one [table] per
+    nested mapping (a mapping inside a list is an inline table); strings escaped as JSON, which TOML's
+    basic strings share."""
+    lines = [f"{_toml_key(k)} = {toml_value(v)}" for k, v in tables.items() if not isinstance(v, Mapping)]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    for key, value in tables.items():
+        if isinstance(value, Mapping):
+            name = f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key)
+            body = toml_text(value, name)
+            has_plain = any(not isinstance(v, Mapping) for v in value.values())
+            text += f"\n[{name}]\n" + body if has_plain or not value else "\n" + body.lstrip("\n")
+    return text
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)  # nan, inf and -inf are TOML too
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")

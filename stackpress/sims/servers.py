@@ -73,6 +73,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stackpress.bench import toml_text
 from stackpress.clock import WallClock
 from stackpress.drivers.dialect import ModbusDialect, Register, ScpiDialect, SerialDialect, load_dialect
 from stackpress.drivers.errors import InstrumentTimeout, OutOfRange
@@ -776,7 +777,7 @@ class SimServers:
         )
         # Written whole, then renamed into place: whoever waits for the file never reads half of it.
         partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(header + dump_toml(self.bench_tables(load_cell)))
+        partial.write_text(header + toml_text(self.bench_tables(load_cell)))
         partial.replace(path)
         return path
 
@@ -890,51 +891,6 @@ def serve(
 
 
 # --- a small TOML writer (the standard library only reads TOML) -----------------------------------
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _string(key)
-
-
-def _string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    return f'"{escaped}"'
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def dump_toml(tables: Mapping[str, Any], prefix: str = "") -> str:
-    """`tables` as TOML text: plain keys first, then one [table] per nested mapping."""
-    lines = [f"{_key(k)} = {_value(v)}" for k, v in tables.items() if not isinstance(v, Mapping)]
-    text = "\n".join(lines) + ("\n" if lines else "")
-    for key, value in tables.items():
-        if isinstance(value, Mapping):
-            name = f"{prefix}.{_key(key)}" if prefix else _key(key)
-            body = dump_toml(value, name)
-            has_plain = any(not isinstance(v, Mapping) for v in value.values())
-            text += f"\n[{name}]\n" + body if has_plain or not value else "\n" + body.lstrip("\n")
-    return text
-
 
 def _say(line: str) -> None:
     """Print one line now: a parent reading serve-sim through a pipe would otherwise wait for a full buffer."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import math
 import re
 import string
@@ -34,7 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench, parse_bench
+from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench, parse_bench, toml_text, toml_value
 from stackpress.clock import VirtualClock
 from stackpress.protocols.errors import ProtocolError, did_you_mean
 from stackpress.protocols.load import bundled_protocols, parse_protocol_text
@@ -194,7 +193,7 @@ class Study:
         tables = self.bench_tables(cell)
         overrides = {key: value for key, value in cell.settings.items() if "." in key}
         header = [f"# {self.bench.source}, as {cell.describe()} of sweep {self.name!r} runs it"]
-        header += [f"#   {key} = {_toml_value(value)}" for key, value in overrides.items()]
+        header += [f"#   {key} = {toml_value(value)}" for key, value in overrides.items()]
         bench_text = "\n".join(header) + "\n" + toml_text(tables)
         if tomllib.loads(bench_text) != tables:  # pragma: no cover - toml_text writes what bench files hold
             raise ValueError(f"cannot write the bench of {cell.describe()} back as TOML")
@@ -517,24 +516,4 @@ def _as_text(value: Scalar) -> str:
     return str(value)
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a TOML basic string: the same escapes
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def toml_text(tables: Mapping[str, Any]) -> str:
-    """Bench tables back to TOML text (top-level values, then one [table] each), for the cell's run file."""
-    lines = [f"{key} = {_toml_value(value)}" for key, value in tables.items() if not isinstance(value, dict)]
-    for name, table in tables.items():
-        if isinstance(table, dict):
-            lines += ["", f"[{name}]"]
-            lines += [f"{key} = {_toml_value(value)}" for key, value in table.items()]
-    return "\n".join(lines) + "\n"
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
-from stackpress.bench import bundled_benches, load_bench, parse_bench
+from stackpress.bench import bundled_benches, load_bench
 from stackpress.data.analysis import cycle_table
 from stackpress.data.runfile import read_run
 from stackpress.protocols.load import bundled_protocols, load_protocol
 from stackpress.protocols.plan import plan
 from stackpress.session import Session
-from stackpress.sweep.study import toml_text
 
 EXPECTED = {"demo", "constant-pressure-cycling", "formation", "long-cycling", "rate-capability", "gitt",
             "pressure-window", "pressure-history"}
@@ -20,10 +17,9 @@ EXPECTED = {"demo", "constant-pressure-cycling", "formation", "long-cycling", "r
 
 def coarse(name: str = "sim-hydraulic"):
     """A bundled bench at 30 s ticks (as the sweeps run), so that days of protocol take seconds."""
-    tables = copy.deepcopy(load_bench(name).tables)
-    tables["engine"] = {"period": "30 s", "sim_step": "30 s"}
-    tables["regulator"]["ki"] = 0.02  # ki x period < 1 keeps the PI loop stable at this tick
-    return parse_bench(tables, text=toml_text(tables), source=f"{name} (30 s ticks)", default_name=name)
+    # ki x period < 1 keeps the PI loop stable at this tick
+    changes = {"engine": {"period": "30 s", "sim_step": "30 s"}, "regulator": {"ki": 0.02}}
+    return load_bench(name).changed(changes, source=f"{name} (30 s ticks)")
 
 
 def run(name: str, tmp_path):
