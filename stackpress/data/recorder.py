@@ -53,6 +53,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from stackpress import __version__
+from stackpress.data import open_files
 from stackpress.data.schema import (
     APPLICATION_ID,
     CREATE_TABLES,
@@ -190,6 +191,7 @@ class Recorder:
             self._db: sqlite3.Connection | None = self._create(meta, overwrite)
         else:
             self._db = self._reopen(meta, resume_at)
+        open_files.recording(self.path)
         self._committed_at = wall()
         self._writer = _Writer(self._db, self.path)
 
@@ -350,6 +352,7 @@ class Recorder:
             # A viewer has it open: it stays in WAL mode, which is just as complete.
         self._db.close()
         self._db = None
+        open_files.released(self.path)
 
     def __enter__(self) -> Self:
         return self

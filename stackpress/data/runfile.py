@@ -11,7 +11,9 @@ through `sqlite3`), so when the ADBC SQLite driver (`adbc-driver-sqlite`) is
 installed they come through it instead, straight into Arrow columns: about 4x
 faster (`bench/recorder.py`). Without it, the numeric columns come in batches
 of rows into one float64 array (step and cycle are exact in it), never as one
-list of a million row tuples.
+list of a million row tuples. Never for a file this process is recording, nor
+while this reader's own `sqlite3` connection is open (see open_files: two copies
+of SQLite in one process break each other's locks).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stackpress.data import open_files
 from stackpress.data.schema import (
     FIRST_SCHEMA_WITH_CHECKPOINT,
     GAP_EVENT,
@@ -96,14 +99,19 @@ def read_run(path: str | Path) -> Run:
     with _open(path) as (db, meta, path):
         db.execute("BEGIN")  # one snapshot: meta, samples and events agree even while the recorder writes
         last_rowid = db.execute("SELECT max(rowid) FROM samples").fetchone()[0] or 0
-        samples = _read_samples(db, path, last_rowid)
+        # The fast path reads after this connection is closed (rows are only ever appended, so the rows up
+        # to last_rowid are this snapshot's), and never a file this process records (see open_files).
+        arrow = adbc is not None and last_rowid > 0 and not open_files.recorded_here(path)
+        samples = None if arrow else _read_samples_sqlite3(db, last_rowid)
         events = pd.DataFrame.from_records(
             db.execute("SELECT t, kind, message, data FROM events ORDER BY rowid").fetchall(),
             columns=list(EVENT_COLUMNS),
         ).astype({"t": "float64"})
         db.execute("COMMIT")
+    if samples is None:
+        samples = _read_samples_arrow(path, last_rowid)
     events["data"] = [json.loads(d) for d in events["data"]]
-    return Run(path=path, meta=meta, samples=samples, events=events)
+    return Run(path=path, meta=meta, samples=samples.astype(SAMPLE_DTYPES), events=events)
 
 
 def read_meta(path: str | Path) -> dict[str, str]:
@@ -144,15 +152,6 @@ def _open(path: str | Path) -> Iterator[tuple[sqlite3.Connection, dict[str, str]
             yield db, check_run_file(db, path), path
     except sqlite3.DatabaseError as exc:
         raise NotARunError(f"{path} is not a readable stackpress run file: {exc}") from exc
-
-
-def _read_samples(db: sqlite3.Connection, path: Path, last_rowid: int) -> pd.DataFrame:
-    """The samples up to `last_rowid`: those of `db`'s snapshot, as rows are only ever appended."""
-    if adbc is not None and last_rowid:
-        frame = _read_samples_arrow(path, last_rowid)
-    else:
-        frame = _read_samples_sqlite3(db, last_rowid)
-    return frame.astype(SAMPLE_DTYPES)
 
 
 def _select(columns: tuple[str, ...]) -> str:

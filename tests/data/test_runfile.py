@@ -2,7 +2,10 @@ import dataclasses
 import math
 import re
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -100,3 +103,32 @@ def test_an_empty_run_reads_as_an_empty_frame_with_the_columns(tmp_path, reader)
     Recorder(path).close()
     frame = reader(path).samples
     assert frame.empty and dict(frame.dtypes.astype(str)) == SAMPLE_DTYPES
+
+
+READ_WHILE_RECORDING = """
+import sys
+from stackpress.data import Recorder, RecordingPolicy, read_run
+from tests.data.fakes import make_sample
+
+path = sys.argv[1]
+with Recorder(path, policy=RecordingPolicy(interval=0.0), commit_interval=0.0) as recorder:
+    for chunk in range(20):
+        for i in range(100):
+            recorder.sample(make_sample(t=chunk * 100.0 + i))
+        print(len(read_run(path).samples), flush=True)  # while the recorder's writer thread commits
+print(len(read_run(path).samples))
+"""
+
+
+def test_a_run_can_be_read_in_the_process_that_records_it(tmp_path):
+    """The GUI reads its own live run (the cycle table) while its recorder writes. Through the ADBC driver's
+    own copy of SQLite this reset the WAL index under the recorder: "no such table", or SIGBUS and the run
+    lost (see open_files). In a subprocess, so that a crash fails this test instead of ending the suite."""
+    if runfile.adbc is None:
+        pytest.skip("adbc-driver-sqlite is not installed: there is only one SQLite in the process")
+    path = tmp_path / "run.sqlite"
+    done = subprocess.run([sys.executable, "-c", READ_WHILE_RECORDING, str(path)], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2], timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = [int(line) for line in done.stdout.split()]
+    assert counts == sorted(counts) and counts[-1] == 2000  # each read sees what was committed, none lost
