@@ -40,7 +40,7 @@ _SECTIONS = {
 _SIMULATED_ONLY = ("fixture", "load_cell", "faults")  # a bench with [instruments] describes real hardware
 _REAL_CELL_KEYS = {"area", "loading", "other_layers"}
 _OWN_KEYS = {  # the sections this module reads whole; the simulator checks [cell], [fixture], [load_cell]
-    "engine": {"period", "sim_step", "speed"},
+    "engine": {"period", "min_period", "sim_step", "speed"},
     "limits": {"max_pressure", "safe_preload"},
     "regulator": {"kp", "ki", "kd", "filter", "slew_rate", "feedforward", "stiffness", "backlash"},
     "cycler": {"max_current"},
@@ -65,6 +65,7 @@ class Bench:
     gains: Gains  # pressure regulator, in Pa/Pa and Pa/(Pa s)
     max_current: float  # A, the cycler channel's maximum: refuses larger steps, limits voltage holds
     sim_step: float = 1.0  # s, a simulated bench's longest physics sub-step ([engine] sim_step)
+    min_period: float | None = None  # s, the shortest tick near a step's end ([engine] min_period); None: `period`
     regulation: RegulatorSettings = field(default_factory=RegulatorSettings)  # [regulator] beyond the gains
     other_layers: float = 0.0  # m, a real bench's stack thickness that is not electrode ([cell] other_layers)
     clock_speed: float = 1.0  # a real bench's wall clock speed ([engine] speed: >1 for a served simulator)
@@ -231,6 +232,11 @@ def parse_bench(tables: dict[str, Any], *, text: str, source: str, default_name:
         raise BenchError(f"{source}: [engine] speed must be a number > 0, got {speed!r}")
     area = setting("cell", "area", "m**2", "0.785 cm2")
     capacity = setting("cell", "loading", "A*s/m**2", "3 mAh/cm2") * area
+    period = setting("engine", "period", "s", "1 s")
+    min_period = setting("engine", "min_period", "s", "1 s") if "min_period" in tables.get("engine", {}) else None
+    if min_period is not None and min_period > period:
+        raise BenchError(f"{source}: [engine] min_period ({min_period:g} s) must not be longer than period "
+                         f"({period:g} s)")
     return Bench(
         name=str(tables.get("name", default_name)),
         source=source,
@@ -240,7 +246,8 @@ def parse_bench(tables: dict[str, Any], *, text: str, source: str, default_name:
         capacity=capacity,
         max_pressure=setting("limits", "max_pressure", "Pa", "100 MPa"),
         safe_preload=setting("limits", "safe_preload", "Pa", "5 MPa"),
-        period=setting("engine", "period", "s", "1 s"),
+        period=period,
+        min_period=min_period,
         gains=Gains(gain("kp", 0.5), gain("ki", 0.5), gain("kd", 0.0)),
         max_current=setting("cycler", "max_current", "A", "10 mA"),
         sim_step=setting("engine", "sim_step", "s", "1 s"),

@@ -185,6 +185,7 @@ class Session:
             area=bench.area,
             other_layers_thickness=other_layers,
             period=bench.period,
+            min_period=bench.min_period,
             safe_preload=bench.safe_preload,
             on_sample=on_sample,
             on_record=(self.recorder.sample, self._checkpoint),

@@ -68,6 +68,8 @@ def test_a_setpoint_above_the_bench_hard_limit_is_refused(tmp_path, capsys):
         ('[cell]\narea = "0.785 cm"\n', "[cell] area"),
         ('[limits]\nmax_presure = "100 MPa"\n', "max_presure"),
         ('[engine]\nperiod = "1 Pa"\n', "[engine] period"),
+        ('[engine]\nperiod = "30 s"\nmin_period = "1 m"\n', "[engine] min_period"),
+        ('[engine]\nperiod = "30 s"\nmin_period = "60 s"\n', "[engine] min_period (60 s) must not be longer"),
         ("[cell\n", "low-limit.toml"),
     ],
 )

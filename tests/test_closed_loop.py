@@ -5,8 +5,12 @@ import math
 import pandas as pd
 import pytest
 
+from stackpress.bench import load_bench
 from stackpress.data import read_run
-from tests.helpers import run_in_memory
+from stackpress.data.analysis import cycle_table
+from stackpress.protocols.load import parse_protocol_text
+from stackpress.session import Session
+from tests.helpers import C3_CYCLING, run_in_memory
 
 SETPOINT = 10e6
 
@@ -70,3 +74,25 @@ def test_same_seed_same_run_other_seed_other_noise(tmp_path):
     _, other, _ = run_in_memory("sim-hydraulic", tmp_path / "c.sqlite", repeat=1, seed=8)
     assert first == again
     assert [s.force for s in first[:100]] != [s.force for s in other[:100]]
+
+
+def discharge_capacities(tmp_path, engine, regulator=None):
+    """Per-cycle discharge capacities, Ah, of two 1C cycles on sim-hydraulic with these [engine] (and [regulator])
+    settings."""
+    changes = {"engine": engine, "regulator": regulator or {}}
+    bench = load_bench("sim-hydraulic").changed(changes, source="sim-hydraulic, changed")
+    protocol = parse_protocol_text(C3_CYCLING.format(repeat=2).replace("C/3", "1C"), "1c-cycling.toml")
+    out = tmp_path / f"{'-'.join(engine.values()).replace(' ', '')}.sqlite"
+    assert Session(protocol, bench, out).run() == "finished"
+    return cycle_table(read_run(out).samples)["discharge_capacity_Ah"].to_numpy()
+
+
+def test_adaptive_ticks_end_steps_as_fine_ticks_do_at_a_fraction_of_the_ticks(tmp_path):
+    """[engine] min_period: 120 s ticks that close in on each step's end match 2 s ticks (0.04 % when written);
+    fixed 120 s ticks end a 1C discharge up to 120 s (3 % of its capacity) late (4 % in cycle 1)."""
+    fine = discharge_capacities(tmp_path, {"period": "2 s", "sim_step": "2 s"})
+    slow = {"ki": 0.005}  # a slower integral for ticks 100x longer, as bench/sim_speed.py sets
+    fixed = discharge_capacities(tmp_path, {"period": "120 s", "sim_step": "60 s"}, slow)
+    adaptive = discharge_capacities(tmp_path, {"period": "120 s", "sim_step": "60 s", "min_period": "1 s"}, slow)
+    assert max(abs(adaptive / fine - 1)) < 0.002
+    assert max(abs(fixed / fine - 1)) > 0.01

@@ -1,4 +1,4 @@
-"""The engine: the one loop that talks to the instruments, at a fixed rate.
+"""The engine: the one loop that talks to the instruments, at a fixed rate (or sooner near a step's end).
 
 One tick: read every instrument into one `Sample`; check the interlocks;
 update the regulator and command the actuator; let the runner decide the
@@ -67,6 +67,14 @@ A load-cell reading that jumps by more than SPIKE_JUMP from the last one is
 read again before anything acts on it: a real change (or an over-range) is
 confirmed by the second read; a single wild reading is discarded with a
 warning event, so a spike neither trips the hard limit nor kicks the regulator.
+
+Ticks come every `period`, unless `min_period` is shorter: then, while running,
+a tick comes as soon as the runner wants its next sample (`Runner.due`: the end
+of a timed step, or halfway to where a measured end is extrapolated), but never
+sooner than `min_period` after the last. A step then ends close to when its end
+is met instead of up to a period late, so a simulation in virtual time can take
+long ticks without the error of long ticks (bench/sim_speed.py). The interlocks
+are checked on every tick, as always; a tick only ever comes sooner.
 """
 
 from __future__ import annotations
@@ -125,12 +133,15 @@ class Engine:
         other_layers_thickness: float,
         period: float,
         safe_preload: float,
+        min_period: float | None = None,
         on_sample: Sequence[Callable[[Sample], None]] = (),
         on_event: Sequence[Callable[[Event], None]] = (),
         on_record: Sequence[Callable[[Sample], None]] = (),
     ) -> None:
         """`on_sample` gets every tick's sample (live view, progress); `on_record` only those the runner's
-        `should_record` keeps (the run file: the protocol's recording intervals)."""
+        `should_record` keeps (the run file: the protocol's recording intervals). The engine ticks every
+        `period` s, or sooner, down to `min_period` s after the last tick (default: never sooner), when the
+        runner expects its step to end before the next tick (`Runner.due`)."""
         self.clock = clock
         self.cycler = instruments.cycler
         self.force_sensor = instruments.force_sensor
@@ -142,6 +153,7 @@ class Engine:
         self.area = area
         self.other_layers_thickness = other_layers_thickness
         self.period = period
+        self.min_period = period if min_period is None else min_period
         self.safe_preload = safe_preload  # Pa: where the actuator backs off to on over-pressure
         limits = runner.protocol.limits
         self.on_fault = limits.on_fault  # "pause" or "stop"
@@ -213,10 +225,19 @@ class Engine:
             while self.state in ("running", "paused"):
                 self.clock.sleep_until(deadline)
                 self.tick()
-                deadline += self.period
+                deadline = self._next_deadline(deadline)
         finally:
             self._cleanup()
         return self.state
+
+    def _next_deadline(self, deadline: float) -> float:
+        """The next tick's time: one period on, or when the runner wants its next sample if that is sooner
+        (but at least `min_period` on), so a step ends close to when its end is met, not up to a period late."""
+        regular = deadline + self.period
+        if self.min_period >= self.period or self.state != "running":
+            return regular
+        due = self.runner.due()
+        return regular if due >= regular else max(due, deadline + self.min_period)
 
     def tick(self) -> None:
         t = self.clock.now()

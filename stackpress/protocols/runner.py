@@ -71,6 +71,7 @@ DVDT_WINDOW = 900.0  # s: dV/dt is the voltage change over this long, so the cyc
 DVDT_POINTS = 30  # voltages kept per window for dV/dt: a small history that a position can carry
 POWER_RETUNE = 0.005  # a constant-power step re-sets the current when P/V has moved by this fraction
 POSITION_VERSION = 1
+APPROACH = 0.5  # an end extrapolated from the samples is approached in halves (see `due`)
 
 
 @dataclass(slots=True)
@@ -136,6 +137,7 @@ class Runner:
         self.cycle_capacities: dict[int, list[float]] = {}  # cycle -> [charge, discharge] C
         self._last_charge = 0.0  # the cycler's charge counter on the last sample; it starts at 0 with the run
         self._last: Sample | None = None  # the last sample seen
+        self._before: Sample | None = None  # the one before it
         self._recording = protocol.record
         self._progress = Progress(capacity=capacity, area=area)
         self._last_recorded: Sample | None = None
@@ -203,9 +205,41 @@ class Runner:
         if self.finished or active is None or self._paused_at is not None:
             return []
         self._count_capacity(sample)
-        self._last = sample
+        self._before, self._last = self._last, sample
         self._measure(active, sample)
         return active.tick(self, active, sample)
+
+    def due(self) -> float:
+        """When the runner next wants a sample, s of run time (math.inf: whenever): for an engine that may
+        tick sooner than its period near the end of a step (`[engine] min_period`).
+
+        A step or phase that ends on time (a rest, a GITT relaxation, a ramp, a pressure wait): the
+        moment it ends. An end on a measured quantity (voltage, current, capacity, pressure, thickness):
+        halfway (APPROACH) to where the last two samples of the phase extrapolate it, so the ticks close
+        in on it in halves however the quantity curves. Only ever sooner than the period: a poor guess
+        costs ticks, never lateness.
+        """
+        active, last, before = self._active, self._last, self._before
+        if self.finished or active is None or self._paused_at is not None or last is None:
+            return math.inf
+        step, started = active.step, active.phase_started
+        due = math.inf
+        if isinstance(step, RampStep) and active.ramp_duration is not None:
+            due = started + active.ramp_duration
+        elif isinstance(step, WaitStep):
+            stable = math.inf if active.stable_since is None else active.stable_since + step.duration
+            due = min(stable, started + step.timeout)
+        elif isinstance(step, PulseStep) and active.phase == "relax":
+            return started + step.relax
+        # the sample read on the tick a phase began was read before its command: it does not extrapolate
+        extrapolate = before is not None and started < before.t < last.t
+        for end in active.ends:
+            if end.kind == "time":
+                due = min(due, started + end.value)
+            elif extrapolate:
+                expected = end.due(last, before, self._progress)
+                due = min(due, last.t + APPROACH * (expected - last.t))
+        return due
 
     def should_record(self, sample: Sample) -> bool:
         """Whether this sample is worth a row: the current step's recording, and always on a change.

@@ -33,6 +33,8 @@ EndKind = Literal[
 ]
 
 VOLTAGE_TOLERANCE = 1e-3  # V: a compliance limit counts as reached within 1 mV
+TIME_TOLERANCE = 1e-6  # s: a time end is met within this, so a tick scheduled at it meets it whatever the rounding
+_RISING = frozenset({"voltage_above", "capacity", "pressure_above", "thickness_above"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,7 @@ class End:
     def met(self, s: Sample, p: Progress) -> bool:
         kind, value = self.kind, self.value
         if kind == "time":
-            return p.elapsed >= value
+            return p.elapsed >= value - TIME_TOLERANCE
         if kind == "voltage_above":
             return s.voltage >= value - VOLTAGE_TOLERANCE
         if kind == "voltage_below":
@@ -117,6 +119,32 @@ class End:
         if kind == "thickness_below":
             return s.thickness <= value
         return abs(p.dvdt) < value  # dvdt_below; NaN (not yet known) is never below
+
+    def due(self, s: Sample, before: Sample, p: Progress) -> float:
+        """When this end is expected to be met, s of run time, seen from the step's last sample `s` (with
+        `p` brought up to it) and the one `before` it; math.inf if it is not expected (or not predictable).
+
+        Where the straight line through the two samples meets the end's threshold (the one `met`
+        uses), if the quantity moves towards it. Not for a time end (the runner knows when a step
+        began) nor a dV/dt end: math.inf.
+        """
+        kind, value = self.kind, self.value
+        if kind in ("time", "dvdt_below"):
+            return math.inf
+        if kind == "capacity":
+            now, was, target = p.charge, p.charge - abs(s.charge - before.charge), value.coulombs(p.capacity, p.area)
+        elif kind == "current_below":
+            now, was, target = abs(s.current), abs(before.current), value.amps(p.capacity, p.area)
+        else:
+            quantity = kind.split("_")[0]
+            now, was = getattr(s, quantity), getattr(before, quantity)
+            target = value
+            if quantity == "voltage":
+                target += -VOLTAGE_TOLERANCE if kind == "voltage_above" else VOLTAGE_TOLERANCE
+        gap, rate = target - now, (now - was) / (s.t - before.t)
+        if kind not in _RISING:
+            gap, rate = -gap, -rate
+        return s.t + gap / rate if rate > 0.0 and gap >= 0.0 else math.inf  # (NaN: a reading was missing)
 
 
 @dataclass(frozen=True, slots=True)

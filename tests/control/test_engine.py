@@ -1,4 +1,5 @@
 import dataclasses
+import itertools
 import math
 import threading
 
@@ -24,7 +25,8 @@ class Bench:
     """One engine over fake instruments, recording everything it publishes."""
 
     def __init__(
-        self, proto, *, regulated=True, max_pressure=100e6, watch=None, actuator=None, gains=HYDRAULIC, **limits
+        self, proto, *, regulated=True, max_pressure=100e6, watch=None, actuator=None, gains=HYDRAULIC,
+        period=1.0, min_period=None, **limits
     ):
         if limits:  # the fault policy and the window: on_fault, resume, max_pause, pressure_min/max
             proto = dataclasses.replace(proto, limits=dataclasses.replace(proto.limits, **limits))
@@ -46,7 +48,8 @@ class Bench:
             interlocks=locks,
             area=AREA,
             other_layers_thickness=0.9e-3,
-            period=1.0,
+            period=period,
+            min_period=min_period,
             safe_preload=5e6,
             on_sample=[self.samples.append] + ([watch] if watch else []),
             on_event=[self.events.append],
@@ -542,3 +545,27 @@ def test_a_pressure_that_could_not_be_engaged_at_the_start_is_engaged_on_resume(
     resumed, engaged = bench.event("resume"), bench.event("pressure")
     assert engaged.t == resumed.t == 10 + RESUME_TICKS
     assert bench.samples[-1].pressure == pytest.approx(10e6, rel=1e-3)
+
+
+def test_with_a_min_period_the_ticks_close_in_on_a_steps_end_and_meet_a_timed_end_exactly():
+    # The fake cell charges linearly at 1C: from empty, its cut-off (4.2 V less the 1 mV tolerance) comes
+    # 3597 s into the charge; the rest before it ends at 37 s, between two of the 100 s ticks.
+    bench = Bench(protocol((1, [pressure(10), rest(37), charge(1, 4.2)])), period=100.0, min_period=1.0)
+    assert bench.engine.run() == "finished"
+    times = [s.t for s in bench.samples]
+    assert times[:3] == [0.0, 37.0, 137.0]  # the rest's end, to the second; then the period again
+    charge_started, cut_off = 37.0, 37.0 + 3597.0
+    ended = bench.samples[-1].t
+    assert cut_off <= ended < cut_off + 1.0  # not up to a period late
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 1.0 and max(gaps) == 100.0
+    regular = math.ceil((ended - charge_started) / 100.0)
+    assert len(times) <= 2 + regular + 8  # the closing in costs a few ticks, halving the distance each time
+
+
+def test_without_a_min_period_the_engine_ticks_on_its_period():
+    bench = Bench(protocol((1, [pressure(10), rest(37), charge(1, 4.2)])), period=100.0)
+    assert bench.engine.run() == "finished"
+    times = [s.t for s in bench.samples]
+    assert times == [100.0 * i for i in range(len(times))]
+    assert times[-1] == 3700.0  # the rest ended at the 100 s tick, the charge's cut-off (3697 s) at 3700 s

@@ -451,3 +451,64 @@ def test_a_pause_in_a_gitt_relaxation_resumes_resting_and_excludes_the_pause():
     assert runner.resume(500.0) == [Rest()]
     assert runner.update(tick(579.0)) == []
     assert runner.update(tick(580.0)) == [ApplyCurrent(pytest.approx(-1e-3), 3.0)]  # the next pulse
+
+
+def test_due_is_a_timed_steps_end_and_a_sample_then_ends_it_whatever_the_rounding():
+    start, seconds = 3811.4, 3.104
+    assert (start + seconds) - start < seconds  # this step's end time rounds to just short of its duration
+    runner, _ = make(from_text(f'steps = ["Rest for {seconds} s", "Rest for 10 s"]'))
+    runner.start(start)
+    runner.update(at(start + 1.0))
+    assert runner.due() == start + seconds
+    assert runner.update(at(runner.due())) == [Rest()]
+    assert runner.step_count == 2 and runner.due() == start + seconds + 10.0
+
+
+def test_due_is_halfway_to_where_the_last_two_samples_of_the_step_extrapolate_a_measured_end():
+    runner, _ = make(protocol((1, [rest(100), charge(1, 4.2), hold(4.2, 0.05)])))
+    runner.start(0.0)
+    runner.update(at(100.0, voltage=3.5))  # the rest ends: this sample was read before the charge began
+    runner.update(at(110.0, voltage=4.0, current=2.4e-3))
+    assert runner.due() == math.inf  # one sample of the charge: nothing to extrapolate from
+    runner.update(at(120.0, voltage=4.1, current=2.4e-3))
+    crossing = 120.0 + (4.199 - 4.1) / 0.01  # the cut-off less the 1 mV that counts as reaching it
+    assert runner.due() == pytest.approx(120.0 + 0.5 * (crossing - 120.0))
+    runner.update(at(130.0, voltage=4.2, current=2.4e-3))  # reached: the hold begins
+    runner.update(at(140.0, voltage=4.2, current=1.2e-3))
+    runner.update(at(150.0, voltage=4.2, current=0.8e-3))
+    c20 = CAPACITY / 20 / 3600  # the hold ends below C/20: the current falls 0.4 mA per 10 s
+    assert runner.due() == pytest.approx(150.0 + 0.5 * (0.8e-3 - c20) / 0.4e-4)
+
+
+@pytest.mark.parametrize(
+    "second",
+    [at(120.0, voltage=3.9, current=2.4e-3), at(120.0, voltage=math.nan, current=2.4e-3)],
+    ids=["moving away from the end", "a missing reading"],
+)
+def test_due_is_whenever_when_nothing_can_be_extrapolated(second):
+    runner, _ = make(protocol((1, [charge(1, 4.2)])))
+    runner.start(0.0)
+    runner.update(at(110.0, voltage=4.0, current=2.4e-3))
+    runner.update(second)
+    assert runner.due() == math.inf
+
+
+def test_due_is_whenever_while_paused():
+    runner, _ = make(protocol((1, [rest(100)])))
+    runner.start(0.0)
+    runner.update(at(5.0))
+    assert runner.due() == 100.0
+    runner.pause(10.0)
+    assert runner.due() == math.inf
+    runner.resume(30.0)
+    assert runner.due() == 120.0  # the pause moved the rest's end on
+
+
+def test_due_extrapolates_a_capacity_end_from_the_charge_counter():
+    runner, _ = make(from_text('steps = ["Charge at 1C until 1 mAh"]'))
+    runner.start(0.0)
+    amps = CAPACITY / 3600
+    for t in (10.0, 20.0):
+        runner.update(dataclasses.replace(at(t, voltage=3.7, current=amps), charge=amps * t))
+    crossing = 3.6 / amps  # 1 mAh at 1C (2.4 mA)
+    assert runner.due() == pytest.approx(20.0 + 0.5 * (crossing - 20.0))
