@@ -1,22 +1,21 @@
-"""The newer steps on the simulated bench: the engine, the regulator and the Si cell's physics, in virtual time.
-
-The engine is wired as a session wires it, plus the runner's recording decision (`on_record`), so what a
-step asks of the bench, what it records and when it ends can be seen on real (simulated) physics.
+"""The newer steps on the simulated bench: a Session (engine, regulator, the Si cell's physics, recorder) in
+virtual time, so what a step asks of the bench, what its recording keeps in the run file and when it ends can
+be seen on real (simulated) physics.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from stackpress.bench import load_bench
-from stackpress.control.engine import Engine
-from stackpress.control.interlocks import Interlocks
-from stackpress.control.regulator import PressureRegulator
+from stackpress.data import read_run
 from stackpress.protocols.load import parse_protocol_text
-from stackpress.protocols.runner import Runner
+from stackpress.session import Session
 
 LIMITS = '[limits]\nvoltage = ["2.5 V", "4.3 V"]\n'
 
@@ -24,8 +23,8 @@ LIMITS = '[limits]\nvoltage = ["2.5 V", "4.3 V"]\n'
 @dataclasses.dataclass
 class Run:
     state: str
-    samples: list
-    recorded: list
+    samples: list  # every tick's Sample
+    recorded: list  # the run file's rows (namedtuples with the Sample's fields)
     events: list
 
     def steps(self):
@@ -40,28 +39,12 @@ class Run:
 def run(*blocks: str, bench: str = "sim-hydraulic", period: str = "10 s") -> Run:
     body = "".join(f"[[block]]\n{block}\n" for block in blocks)
     protocol = parse_protocol_text(f"{LIMITS}{body}", "t.toml")
-    base = load_bench(bench)
-    tables = {**base.tables, "engine": {**base.tables.get("engine", {}), "period": period, "sim_step": period}}
-    bench_ = dataclasses.replace(base, tables=tables, period=float(period.split()[0]))
-    bench_.check_protocol(protocol)
-    clock = bench_.make_clock()
-    instruments, other_layers = bench_.connect(clock, 0)
-    samples, recorded, events = [], [], []
-    runner = Runner(protocol, capacity=bench_.capacity, area=bench_.area, current_limit=bench_.max_current,
-                    on_event=events.append)
-    limits = protocol.limits
-    engine = Engine(
-        clock=clock, instruments=instruments, runner=runner,
-        regulator=PressureRegulator.from_bench(bench_, instruments.actuator),
-        interlocks=Interlocks(bench_.max_pressure, limits.voltage_min, limits.voltage_max,
-                              pressure_min=limits.pressure_min, pressure_max=limits.pressure_max,
-                              max_current=bench_.max_current),
-        area=bench_.area, other_layers_thickness=other_layers, period=bench_.period,
-        safe_preload=bench_.safe_preload, on_sample=[samples.append], on_event=[events.append],
-        on_record=[recorded.append],
-    )
-    state = engine.run()
-    bench_.disconnect(instruments)
+    changed = load_bench(bench).changed({"engine": {"period": period, "sim_step": period}}, source=f"{bench}, {period}")
+    samples, events = [], []
+    with tempfile.TemporaryDirectory(prefix="stackpress-steps-") as folder:
+        out = Path(folder) / "run.sqlite"
+        state = Session(protocol, changed, out, on_sample=[samples.append], on_event=[events.append]).run()
+        recorded = list(read_run(out).samples.itertuples(index=False))
     return Run(state, samples, recorded, events)
 
 
