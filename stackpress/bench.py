@@ -16,7 +16,6 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from stackpress.clock import Clock, VirtualClock, WallClock
 from stackpress.control.engine import Instruments
 from stackpress.control.pid import Gains
 from stackpress.control.regulator import RegulatorSettings
+from stackpress.lookup import NotFound, bundled, resolve
 from stackpress.protocols.load import check_against_bench
 from stackpress.units import UnitError, quantity
 
@@ -150,21 +150,16 @@ class Bench:
 
 
 def bundled_benches() -> dict[str, Path]:
-    folder = resources.files("stackpress") / "benches"
-    return {Path(str(f)).stem: Path(str(f)) for f in folder.iterdir() if str(f).endswith(".toml")}
+    """The benches shipped with stackpress, by name (the file name without .toml)."""
+    return bundled("stackpress", "benches")
 
 
 def load_bench(name_or_path: str | Path = DEFAULT_BENCH) -> Bench:
     """Read a bench file, or a bundled bench by name."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        bundled = bundled_benches()
-        if str(name_or_path) not in bundled:
-            raise BenchError(
-                f"no bench file {str(name_or_path)!r} and no bundled bench of that name "
-                f"(bundled: {', '.join(sorted(bundled))})"
-            )
-        path = bundled[str(name_or_path)]
+    try:
+        path = resolve(name_or_path, bundled_benches(), "bench").path
+    except NotFound as exc:
+        raise BenchError(str(exc)) from None
     text = path.read_text()
     try:
         tables = tomllib.loads(text)

@@ -294,3 +294,27 @@ reference_cycle = 2
     assert cells["retention_last"].tolist() == pytest.approx([0.75, 1.0])  # cell 2: its cycle 3 is left out
     assert cells.loc[1, "retention_at_3"] == pytest.approx(0.75)
     assert math.isnan(cells.loc[2, "retention_at_3"])
+
+
+def test_a_sweep_over_a_bench_with_real_instruments_is_refused(tmp_path):
+    (tmp_path / "rig.toml").write_text(
+        '[instruments.cycler]\ndriver = "scpi"\nresource = "TCPIP0::127.0.0.1::5025::SOCKET"\n'
+        'dialect = "keithley-2450"\n'
+    )
+    path = write_sweep(tmp_path, '[fixed]\ncycles = 1\nrate = "C/3"\n[grid]\npressure = ["10 MPa"]\n')
+    path.write_text(path.read_text().replace('bench = "sim-hydraulic"', 'bench = "rig.toml"'))
+    with pytest.raises(SweepError) as refused:
+        load_study(path)
+    assert refused.value.problems == [
+        f"sweep.toml: bench {tmp_path / 'rig.toml'} has an [instruments] table: a sweep runs only simulated "
+        "benches (checking its cells would connect the real instruments); name a bench without [instruments]"
+    ]
+
+
+def test_a_misspelt_protocol_of_a_sweep_gets_a_hint(tmp_path):
+    path = write_sweep(tmp_path, '[grid]\nseed = [1, 2]\n')
+    path.write_text(path.read_text().replace('protocol = "window.toml"', 'protocol = "dmeo"'))
+    with pytest.raises(SweepError, match=re.escape(
+        f"sweep.toml: protocol: no protocol file 'dmeo' here or in {tmp_path} and no bundled protocol of that name "
+        "(did you mean 'demo'?) (bundled: ")):
+        load_study(path)

@@ -41,7 +41,6 @@ the first read or command (or `identify`).
 
 from __future__ import annotations
 
-import difflib
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -64,6 +63,7 @@ from stackpress.drivers.transport import (
     parse_modbus_resource,
     parse_serial_resource,
 )
+from stackpress.lookup import did_you_mean
 
 DRIVERS = {"cycler": ("scpi",), "load_cell": ("modbus", "serial"), "actuator": ("modbus",)}
 COMMON_KEYS = ("driver", "resource", "dialect", "name", "timeout", "retries", "backoff")
@@ -89,7 +89,7 @@ def connect_instruments(
         raise ConfigError("[instruments] must be a table")
     for key in section:
         if key not in ROLES:
-            hint = _did_you_mean(key, ROLES)
+            hint = did_you_mean(key, ROLES)
             raise ConfigError(f"[instruments] {key}: unknown instrument{hint} (known: {', '.join(ROLES)})")
     for role in ROLES:
         if role not in section:
@@ -100,11 +100,6 @@ def connect_instruments(
     load_cell = _instrument("load_cell", section["load_cell"], tables, clock, buses, base)
     actuator = _instrument("actuator", section["actuator"], tables, clock, buses, base)
     return cycler, load_cell, actuator
-
-
-def _did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _instrument(
@@ -120,11 +115,11 @@ def _instrument(
     known = COMMON_KEYS + ROLE_KEYS[role]
     for key in table.values:
         if key not in known:
-            raise ConfigError(f"{where} {key}: unknown key{_did_you_mean(key, known)} (known: {', '.join(known)})")
+            raise ConfigError(f"{where} {key}: unknown key{did_you_mean(key, known)} (known: {', '.join(known)})")
     driver = table.text("driver")
     if driver not in DRIVERS[role]:
         raise ConfigError(
-            f"{where} driver: {driver!r} cannot be a {role}{_did_you_mean(driver, DRIVERS[role])} "
+            f"{where} driver: {driver!r} cannot be a {role}{did_you_mean(driver, DRIVERS[role])} "
             f"(known: {', '.join(DRIVERS[role])})"
         )
     resource = table.text("resource")

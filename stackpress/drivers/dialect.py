@@ -38,10 +38,10 @@ import struct
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from stackpress.lookup import NotFound, bundled, resolve
 from stackpress.units import UnitError, quantity
 
 DRIVERS = ("scpi", "modbus", "serial")
@@ -186,21 +186,16 @@ class Dialect:
 
 
 def bundled_dialects() -> dict[str, Path]:
-    folder = resources.files("stackpress.drivers") / "dialects"
-    return {Path(str(f)).stem: Path(str(f)) for f in folder.iterdir() if str(f).endswith(".toml")}
+    """The dialects shipped with stackpress, by name (the file name without .toml)."""
+    return bundled("stackpress.drivers", "dialects")
 
 
 def load_dialect(name_or_path: str | Path, *, driver: str | None = None, role: str | None = None) -> Any:
     """A dialect by bundled name or file path; `driver` and `role`, if given, must match the file's."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        bundled = bundled_dialects()
-        if str(name_or_path) not in bundled:
-            raise ConfigError(
-                f"no dialect file {str(name_or_path)!r} and no bundled dialect of that name "
-                f"(bundled: {', '.join(sorted(bundled))})"
-            )
-        path = bundled[str(name_or_path)]
+    try:
+        path = resolve(name_or_path, bundled_dialects(), "dialect").path
+    except NotFound as exc:
+        raise ConfigError(str(exc)) from None
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:

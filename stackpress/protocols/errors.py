@@ -7,7 +7,6 @@ and raised together, each on its own line, each naming where it is.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -25,13 +24,6 @@ def located(where: str, text: str, problem: str, line: int = 0) -> str:
     what is wrong."""
     at = f" at line {line}" if line else ""
     return f'{where} ("{text}"){at}: {problem}'
-
-
-def did_you_mean(word: str, options: Iterable[str]) -> str:
-    """A hint naming the closest known word, or "" when nothing is close (catches "stpes", "Chrage")."""
-    by_lower = {option.lower(): option for option in options}
-    close = difflib.get_close_matches(word.lower(), by_lower, n=1)
-    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
 
 
 def attempt(problems: list[str], read: Callable[..., Any], *args: Any) -> Any:

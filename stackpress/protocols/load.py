@@ -31,11 +31,11 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from stackpress.protocols.errors import ProtocolError, attempt, did_you_mean, located
+from stackpress.lookup import NotFound, bundled, did_you_mean, resolve
+from stackpress.protocols.errors import ProtocolError, attempt, located
 from stackpress.protocols.parse import measure, parse_step, read_recording, read_stop_condition
 from stackpress.protocols.script import load_script
 from stackpress.protocols.steps import (
@@ -75,26 +75,21 @@ _BUNDLED = "bundled:"
 
 def bundled_protocols() -> dict[str, Path]:
     """The protocols shipped with stackpress, by name (the file name without .toml)."""
-    folder = resources.files(__package__).joinpath("bundled")
-    files = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".toml"))
-    return {Path(name).stem: Path(str(folder.joinpath(name))) for name in files}
+    return bundled("stackpress.protocols", "bundled")
 
 
 def load_protocol(name_or_path: str | Path) -> Protocol:
     """The protocol in an existing file (TOML, or a Python script: see script.py), else the bundled
     protocol of that name ("demo")."""
-    path = Path(name_or_path)
-    if path.is_file() and path.suffix == ".py":
-        return load_script_protocol(path)
-    if path.is_file():
-        return parse_protocol_text(_read(path), str(path))
-    bundled = bundled_protocols()
-    if str(name_or_path) in bundled:
-        return parse_protocol_text(_read(bundled[str(name_or_path)]), f"{_BUNDLED}{name_or_path}")
-    raise ProtocolError(
-        [f"{name_or_path}: no such protocol file, and no bundled protocol of that name "
-         f"(bundled: {', '.join(bundled)})"]
-    )
+    try:
+        found = resolve(name_or_path, bundled_protocols(), "protocol")
+    except NotFound as exc:
+        raise ProtocolError([str(exc)]) from None
+    if found.bundled:
+        return parse_protocol_text(_read(found.path), f"{_BUNDLED}{name_or_path}")
+    if found.path.suffix == ".py":
+        return load_script_protocol(found.path)
+    return parse_protocol_text(_read(found.path), str(found.path))
 
 
 def parse_protocol_text(text: str, source: str) -> Protocol:

@@ -42,7 +42,8 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable
 
-from stackpress.protocols.errors import ProtocolError, attempt, did_you_mean, located
+from stackpress.lookup import did_you_mean
+from stackpress.protocols.errors import ProtocolError, attempt, located
 from stackpress.protocols.steps import (
     Charge,
     Current,

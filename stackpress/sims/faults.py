@@ -43,12 +43,12 @@ end exactly at their times: the world splits its sub-steps there.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stackpress.lookup import did_you_mean
 from stackpress.units import UnitError, quantity
 
 _NO_DRIVE = ("rigid", "tilted")
@@ -129,7 +129,7 @@ class Faults:
         for kind, entries in table.items():
             what = f"[faults] {kind}"
             if kind not in KINDS:
-                raise ValueError(f"{what}: unknown fault{_hint(kind, KINDS)} (known: {', '.join(KINDS)})")
+                raise ValueError(f"{what}: unknown fault{did_you_mean(kind, KINDS)} (known: {', '.join(KINDS)})")
             for entry in entries if isinstance(entries, list) else [entries]:
                 if not isinstance(entry, Mapping):
                     raise ValueError(f"{what}: each fault is a table, like {kind} = {_EXAMPLE}, not {entry!r}")
@@ -175,12 +175,13 @@ class Faults:
 
     def _fault(self, kind: str, at: Any, duration: Any, params: dict[str, Any], what: str) -> Fault:
         if kind not in KINDS:
-            raise ValueError(f"{what}: unknown fault{_hint(kind, KINDS)} (known: {', '.join(KINDS)})")
+            raise ValueError(f"{what}: unknown fault{did_you_mean(kind, KINDS)} (known: {', '.join(KINDS)})")
         spec = KINDS[kind]
         unknown = sorted(set(params) - set(spec.params))
         if unknown:
             known = ", ".join(["at", "for", *spec.params])
-            raise ValueError(f"{what}: unknown setting {unknown[0]!r}{_hint(unknown[0], spec.params)} (known: {known})")
+            hint = did_you_mean(unknown[0], spec.params)
+            raise ValueError(f"{what}: unknown setting {unknown[0]!r}{hint} (known: {known})")
         if kind == "hydraulic_leak" and self.fixture_kind != "hydraulic":
             raise ValueError(f"{what}: a hydraulic leak needs a hydraulic fixture, not {self.fixture_kind!r}")
         if kind == "actuator_slow" and not self.drive:
@@ -242,8 +243,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _hint(word: str, known: Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(word, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -29,13 +29,13 @@ import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench, parse_bench, toml_text, toml_value
 from stackpress.clock import VirtualClock
-from stackpress.protocols.errors import ProtocolError, did_you_mean
+from stackpress.lookup import NotFound, bundled, did_you_mean, resolve
+from stackpress.protocols.errors import ProtocolError
 from stackpress.protocols.load import bundled_protocols, parse_protocol_text
 from stackpress.units import UnitError
 
@@ -223,22 +223,15 @@ class Study:
 
 def bundled_studies() -> dict[str, Path]:
     """The sweep files shipped with stackpress, by name (file name without .toml)."""
-    folder = resources.files(__package__).joinpath("bundled")
-    names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".toml"))
-    return {Path(name).stem: Path(str(folder.joinpath(name))) for name in names}
+    return bundled("stackpress.sweep", "bundled")
 
 
 def load_study(name_or_path: str | Path) -> Study:
     """The sweep in an existing file, else the bundled sweep of that name ("pressure-window")."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        bundled = bundled_studies()
-        if str(name_or_path) not in bundled:
-            raise SweepError(
-                [f"{name_or_path}: no such sweep file, and no bundled sweep of that name "
-                 f"(bundled: {', '.join(bundled) or 'none'})"]
-            )
-        path = bundled[str(name_or_path)]
+    try:
+        path = resolve(name_or_path, bundled_studies(), "sweep").path
+    except NotFound as exc:
+        raise SweepError([str(exc)]) from None
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -303,33 +296,39 @@ def _protocol_template(raw: Any, path: Path, label: str, problems: list[str]) ->
     if not isinstance(raw, str) or not raw.strip():
         problems.append(f'{label}: needs protocol = "FILE.toml" (beside the sweep file) or a bundled protocol name')
         return "", None
-    for candidate in (path.parent / raw, Path(raw)):
-        if candidate.is_file():
-            try:
-                return str(candidate), candidate.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                problems.append(f"{label}: protocol {raw!r}: cannot read the file: {exc}")
-                return "", None
-    bundled = bundled_protocols()
-    if raw in bundled:
-        return f"bundled:{raw}", bundled[raw].read_text(encoding="utf-8")
-    problems.append(
-        f"{label}: protocol {raw!r}: no such file beside the sweep file or here, and no bundled protocol of that "
-        f"name (bundled: {', '.join(bundled)})"
-    )
-    return "", None
+    try:
+        found = resolve(raw, bundled_protocols(), "protocol", beside=path.parent)
+    except NotFound as exc:
+        problems.append(f"{label}: protocol: {exc}")
+        return "", None
+    try:
+        text = found.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{label}: protocol {raw!r}: cannot read the file: {exc}")
+        return "", None
+    return (f"bundled:{raw}" if found.bundled else str(found.path)), text
 
 
 def _base_bench(raw: Any, path: Path, label: str, problems: list[str]) -> Bench | None:
+    """The bench the cells start from; a real bench is refused, because checking every cell would connect
+    its instruments and a sweep only runs simulated cells (no override can drop [instruments]: it is not
+    one of the bench tables a cell may set)."""
     if not isinstance(raw, str) or not raw.strip():
         problems.append(f'{label}: bench must be a bench file or bundled bench name, like bench = "sim-hydraulic"')
         return None
     beside = path.parent / raw
     try:
-        return load_bench(beside if beside.is_file() else raw)
+        bench = load_bench(beside if beside.is_file() else raw)
     except (BenchError, UnitError) as exc:
         problems.append(f"{label}: bench: {exc}")
         return None
+    if not bench.simulated:
+        problems.append(
+            f"{label}: bench {bench.source} has an [instruments] table: a sweep runs only simulated benches "
+            "(checking its cells would connect the real instruments); name a bench without [instruments]"
+        )
+        return None
+    return bench
 
 
 def _check_key(key: str, where: str, problems: list[str]) -> bool:

@@ -113,9 +113,9 @@ def test_a_missing_file_or_unknown_name_lists_the_bundled_protocols(tmp_path: Pa
         load_protocol(missing)
     bundled = ", ".join(sorted(bundled_protocols()))
     assert caught.value.problems == [
-        f"{missing}: no such protocol file, and no bundled protocol of that name (bundled: {bundled})"
+        f"no protocol file '{missing}' and no bundled protocol of that name (bundled: {bundled})"
     ]
-    with pytest.raises(ProtocolError, match=r"^dmeo: no such protocol file.*bundled: constant-pressure-cycling, demo,"):
+    with pytest.raises(ProtocolError, match=r"^no protocol file 'dmeo'.*bundled: constant-pressure-cycling, demo,"):
         load_protocol("dmeo")
 
 
