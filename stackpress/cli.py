@@ -203,7 +203,7 @@ def _serve_sim(args: argparse.Namespace) -> int:
     bench = load_bench(args.bench)
     faults = [parse_fault(spec) for spec in args.fault]
     ports = {"scpi": args.scpi_port, "modbus": args.modbus_port}
-    handle = serve(bench.tables, speed=args.speed, ports=ports, seed=args.seed)
+    handle = serve(bench, speed=args.speed, ports=ports, seed=args.seed)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # `kill`, or a parent's terminate(): close the servers too
     run_until_interrupted(handle, bench_out=args.write_bench, load_cell=args.load_cell, faults=faults, stop=stop)

@@ -24,7 +24,7 @@ steps = ["Hold pressure at 10 MPa", "Rest for 30 seconds", "Charge at C/3 for 5 
 
 @pytest.fixture
 def served(tmp_path):
-    with serve(load_bench("sim-hydraulic").tables, speed=SPEED, ports={"scpi": 0, "modbus": 0}) as handle:
+    with serve(load_bench("sim-hydraulic"), speed=SPEED, ports={"scpi": 0, "modbus": 0}) as handle:
         yield handle, handle.write_bench(tmp_path / "wire.toml")  # the handle stays up for the test
 
 

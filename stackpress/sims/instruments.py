@@ -130,7 +130,9 @@ class SimForceSensor:
         load_cell = world.load_cell
         reading = load_cell.measure(force, world.t)
         if abs(reading) >= load_cell.full_scale:
-            raise OutOfRange(self.name, f"over range: {reading:g} N at its {load_cell.full_scale:g} N full scale")
+            way = "over" if reading > 0 else "under"
+            raise OutOfRange(self.name, f"{way} range: {reading:g} N at its {load_cell.full_scale:g} N full scale",
+                             reading)
         return reading
 
 

@@ -1,6 +1,6 @@
 """The simulator on the wire: one SimWorld served as real instruments, for hardware-in-the-loop tests.
 
-    handle = serve(tables, speed=1.0, ports={"scpi": 0, "modbus": 0})   # 0: any free port
+    handle = serve(load_bench("sim-hydraulic"), speed=1.0, ports={"scpi": 0, "modbus": 0})   # 0: any free port
     handle.resources      # {"cycler": "TCPIP0::127.0.0.1::PORT::SOCKET", "load_cell": "modbus-tcp://...?unit=1",
                           #  "actuator": "modbus-tcp://...?unit=2", "load_cell_serial": "serial:///dev/pts/N"}
     handle.write_bench("wire.toml")      # the bench again, with [instruments] pointing the real drivers here
@@ -73,7 +73,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stackpress.bench import toml_text
+from stackpress.bench import Bench, toml_text
 from stackpress.clock import WallClock
 from stackpress.drivers.dialect import ModbusDialect, Register, ScpiDialect, SerialDialect, load_dialect
 from stackpress.drivers.errors import InstrumentTimeout, OutOfRange
@@ -452,9 +452,9 @@ class _ModbusUnit:
         flags = {"stable": True}
         try:
             force = self.world.force_sensor.read_force()
-        except OutOfRange:
+        except OutOfRange as exc:
             full_scale = self.world.load_cell.full_scale
-            over = self.world.fixture.force >= 0
+            over = exc.reading > 0  # the reading's way, not the true force's (a spike below -full scale)
             flags["over_range" if over else "under_range"] = True
             force = full_scale if over else -full_scale
         values = {"force": force, **self._identity()}
@@ -670,8 +670,8 @@ class _SerialServer:
                     force = self.world.force_sensor.read_force()
                 except InstrumentTimeout:
                     return None
-                except OutOfRange:
-                    over = self.world.fixture.force >= 0
+                except OutOfRange as exc:
+                    over = exc.reading > 0
                     return sim.get("over_range" if over else "under_range", "S +" if over else "S -")
             return sim.get("reply", "S S {value:10.1f} N").format(value=force)
         if dialect.identify_query is not None and line == dialect.identify_query:
@@ -817,7 +817,7 @@ class SimServers:
 
 
 def serve(
-    tables: Mapping[str, Any],
+    bench: Bench,
     *,
     speed: float = 1.0,
     ports: Mapping[str, int] | None = None,
@@ -825,7 +825,10 @@ def serve(
     serial: bool = True,
     dialects: Mapping[str, str] | None = None,
 ) -> SimServers:
-    """Serve the bench `tables`' simulated world on 127.0.0.1; ports 0 mean any free port.
+    """Serve the simulated world of `bench` (as `load_bench` parsed it) on 127.0.0.1; ports 0 mean any free port.
+
+    The parsed bench, not its tables: its settings (`sim_step`) have one parser,
+    `parse_bench`, whose errors name the file and the key.
 
     `ports`: {"scpi": 5025, "modbus": 5020} by default. `dialects` overrides the
     served dialects by role ("cycler", "load_cell", "load_cell_serial",
@@ -839,11 +842,7 @@ def serve(
             raise ValueError(f"unknown port name {sorted(unknown)[0]!r} (known: scpi, modbus)")
         chosen.update(ports)
     clock = WallClock(speed)
-    max_step = 1.0
-    engine = tables.get("engine", {})
-    if isinstance(engine, Mapping) and "sim_step" in engine:
-        max_step = quantity(engine["sim_step"], "s", "[engine] sim_step")
-    world = SimWorld.from_bench(tables, clock, seed=seed, max_step=max_step)
+    world = SimWorld.from_bench(bench.tables, clock, seed=seed, max_step=bench.sim_step)
     lock = threading.Lock()
     fixture_kind = "screw" if world.actuator.command_unit == "m" else "hydraulic"
     names = {
@@ -887,7 +886,7 @@ def serve(
             with contextlib.suppress(Exception):
                 server.stop()
         raise
-    return SimServers(tables, world, clock, lock, scpi, modbus, pty, names, faults, stopping)
+    return SimServers(bench.tables, world, clock, lock, scpi, modbus, pty, names, faults, stopping)
 
 
 # --- a small TOML writer (the standard library only reads TOML) -----------------------------------

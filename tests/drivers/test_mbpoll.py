@@ -26,7 +26,7 @@ def mbpoll_force(port: int) -> float:
 
 
 def test_mbpoll_reads_the_force_the_simulated_ram_applies():
-    with serve(load_bench("sim-hydraulic").tables, speed=60.0, ports={"scpi": 0, "modbus": 0}) as served:
+    with serve(load_bench("sim-hydraulic"), speed=60.0, ports={"scpi": 0, "modbus": 0}) as served:
         assert abs(mbpoll_force(served.ports["modbus"])) < 5.0  # no force yet: the load cell's zero
         with served.lock:
             served.world.actuator.command(785.0)  # 10 MPa on the pellet

@@ -6,7 +6,6 @@ condition can be polled.
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 import tomllib
@@ -14,11 +13,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from stackpress.bench import load_bench
+from stackpress.bench import Bench, load_bench
 from stackpress.cli import main
 from stackpress.clock import WallClock
 from stackpress.drivers.connect import check, close_instruments, connect_instruments, identify
-from stackpress.drivers.errors import InstrumentError, InstrumentTimeout
+from stackpress.drivers.errors import InstrumentError, InstrumentTimeout, OutOfRange
 from stackpress.sims.servers import (
     READY,
     ScheduledFault,
@@ -41,15 +40,15 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0, what: str = "c
         time.sleep(0.005)
 
 
-def bench_tables(name: str = "sim-hydraulic", **tables) -> dict:
-    result = copy.deepcopy(load_bench(name).tables)
-    result.update(tables)
-    return result
+def served_bench(name: str = "sim-hydraulic", **changes: dict) -> Bench:
+    """A bundled bench to serve, with some settings of its tables changed (`faults={...}`)."""
+    bench = load_bench(name)
+    return bench.changed(changes, source=f"{name}, changed") if changes else bench
 
 
 @pytest.fixture
 def served() -> Iterator[SimServers]:
-    handle = serve(bench_tables(), speed=10.0, ports=FREE)
+    handle = serve(served_bench(), speed=10.0, ports=FREE)
     yield handle
     handle.stop()
 
@@ -134,7 +133,7 @@ def test_the_same_load_cell_on_a_pseudo_terminal(served):
 def test_a_plain_pyvisa_session():
     import pyvisa
 
-    with serve(bench_tables(), ports=FREE, serial=False) as handle:
+    with serve(served_bench(), ports=FREE, serial=False) as handle:
         manager = pyvisa.ResourceManager("@py")
         smu = manager.open_resource(handle.resources["cycler"], read_termination="\n", write_termination="\n",
                                     timeout=2000)
@@ -152,7 +151,7 @@ def test_a_plain_pyvisa_session():
 def test_a_plain_pymodbus_client():
     from pymodbus.client import ModbusTcpClient
 
-    with serve(bench_tables(), speed=10.0, ports=FREE, serial=False) as handle:
+    with serve(served_bench(), speed=10.0, ports=FREE, serial=False) as handle:
         client = ModbusTcpClient("127.0.0.1", port=handle.ports["modbus"], timeout=2)
         assert client.connect()
         try:
@@ -176,7 +175,7 @@ def test_a_plain_pymodbus_client():
 
 
 def test_a_screw_drive_on_the_wire():
-    with serve(bench_tables("sim-servo"), speed=10.0, ports=FREE, serial=False) as handle:
+    with serve(served_bench("sim-servo"), speed=10.0, ports=FREE, serial=False) as handle:
         tables = handle.bench_tables()
         assert tables["instruments"]["actuator"]["dialect"] == "generic-screw-drive"
         tables["instruments"]["actuator"]["velocity"] = "20 um/s"
@@ -192,7 +191,7 @@ def test_a_screw_drive_on_the_wire():
 
 def test_the_worlds_dropouts_look_like_dead_instruments_on_the_wire():
     faults = {"load_cell_dropout": {"at": "0 s"}, "cycler_dropout": {"at": "0 s"}}
-    with serve(bench_tables(faults=faults), ports=FREE) as handle:
+    with serve(served_bench(faults=faults), ports=FREE) as handle:
         cycler, load_cell, actuator = instruments(handle, timeout="150 ms")
         with pytest.raises(InstrumentTimeout, match="gateway target device failed to respond"):
             load_cell.read_force()
@@ -202,6 +201,21 @@ def test_the_worlds_dropouts_look_like_dead_instruments_on_the_wire():
         with pytest.raises(InstrumentTimeout):
             serial_cell.read_force()
         assert actuator.read_command() >= 0.0  # unit 2 still answers
+
+
+@pytest.mark.parametrize("load_cell", ["modbus", "serial"])
+@pytest.mark.parametrize(("spike", "direction"), [("-3 kN", "under range"), ("3 kN", "over range")])
+def test_a_load_cell_beyond_its_full_scale_is_out_of_range_the_way_its_reading_went(load_cell, spike, direction):
+    # A squeezed stack (its true force compressive) under a spike that drives the reading beyond -1 kN is under
+    # range, as its reading is: the sign of the true force, which the indicator could not read, says nothing.
+    faults = {"load_cell_spike": {"at": "0 s", "for": "1 h", "size": spike}}
+    bench = served_bench(load_cell={"range": "1 kN", "noise": "0 N"}, faults=faults)
+    with serve(bench, speed=10.0, ports=FREE) as handle:
+        _, sensor, actuator = instruments(handle, load_cell=load_cell)
+        actuator.command(300.0)
+        wait_for(lambda: truth(handle).force > 250.0, what="the ram squeezing the stack")
+        with pytest.raises(OutOfRange, match=direction):
+            sensor.read_force()
 
 
 def test_a_dropped_connection_is_reconnected_by_the_driver(served):
@@ -302,7 +316,7 @@ def test_check_explains_an_instrument_that_does_not_answer(served):
 
 
 def test_serve_until_interrupted_writes_the_bench_and_stops(tmp_path):
-    handle = serve(bench_tables(), ports=FREE, serial=False)
+    handle = serve(served_bench(), ports=FREE, serial=False)
     stop = threading.Event()
     lines: list[str] = []
     thread = threading.Thread(
@@ -356,8 +370,15 @@ def test_serve_sim_refuses_a_bad_fault_before_serving_anything(capsys):
     assert "unknown wire fault 'melt'" in capsys.readouterr().err
 
 
+def test_serve_sim_refuses_a_bad_bench_naming_the_file_and_the_setting(tmp_path, capsys):
+    bench = tmp_path / "bad.toml"
+    bench.write_text(load_bench("sim-hydraulic").text.replace("[engine]\n", '[engine]\nsim_step = "fast"\n'))
+    assert main(["serve-sim", str(bench), "--scpi-port", "0", "--modbus-port", "0"]) == 2
+    assert f"{bench}: [engine] sim_step" in capsys.readouterr().err
+
+
 def test_scheduled_faults_are_injected_at_their_time(tmp_path):
-    handle = serve(bench_tables(), ports=FREE, serial=False)
+    handle = serve(served_bench(), ports=FREE, serial=False)
     stop = threading.Event()
     lines: list[str] = []
     faults = [parse_fault("load_cell silent at 0 s for 30 s")]

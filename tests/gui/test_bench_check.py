@@ -44,7 +44,7 @@ def test_a_wrong_instruments_table_is_named(make_window, unreachable, qtbot) -> 
 
 
 def test_the_served_simulator_answers_on_every_instrument(make_window, tmp_path: Path, qtbot) -> None:
-    with serve(load_bench("sim-hydraulic").tables, speed=10, ports={"scpi": 0, "modbus": 0}, serial=False) as served:
+    with serve(load_bench("sim-hydraulic"), speed=10, ports={"scpi": 0, "modbus": 0}, serial=False) as served:
         window = make_window(served.write_bench(tmp_path / "wire.toml"))
         _checked(window, qtbot)
     panel = window.bench_panel

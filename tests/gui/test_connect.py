@@ -97,7 +97,7 @@ def test_instruments_that_do_not_answer_show_why_while_the_bench_waits_for_them(
 
 
 def test_a_served_simulator_connects_through_the_real_drivers(make_window, tmp_path: Path, qtbot) -> None:
-    with serve(load_bench("sim-hydraulic").tables, speed=10, ports={"scpi": 0, "modbus": 0}, serial=False) as served:
+    with serve(load_bench("sim-hydraulic"), speed=10, ports={"scpi": 0, "modbus": 0}, serial=False) as served:
         window = make_window(served.write_bench(tmp_path / "wire.toml"))
         assert not window.bench_panel.speed.isEnabled()  # wall time: nothing to accelerate
         _connected(window, qtbot, samples=1)

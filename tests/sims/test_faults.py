@@ -71,8 +71,18 @@ def test_a_load_cell_beyond_its_full_scale_raises_over_range_instead_of_reading_
     world, clock = make_world({"load_cell": {"range": "1 kN", "noise": "0 N"}})
     world.faults.inject("load_cell_spike", at=20, duration=5, size="5 MPa")  # 785 N + 393 N > 1 kN
     at(clock, 20.0)
-    with pytest.raises(OutOfRange, match="over range"):
+    with pytest.raises(OutOfRange, match="over range") as raised:
         world.force_sensor.read_force()
+    assert raised.value.reading == 1000.0  # what it read: the full scale, positive
+
+
+def test_a_spike_below_minus_full_scale_is_under_range_whatever_the_true_force():
+    world, clock = make_world({"load_cell": {"range": "1 kN", "noise": "0 N"}})
+    world.faults.inject("load_cell_spike", at=20, duration=5, size="-30 MPa")  # 785 N - 2355 N < -1 kN
+    at(clock, 20.0)
+    with pytest.raises(OutOfRange, match="under range") as raised:
+        world.force_sensor.read_force()
+    assert raised.value.reading == -1000.0 and world.truth().force > 0
 
 
 # --- the actuator -------------------------------------------------------------------------------
