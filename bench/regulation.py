@@ -51,12 +51,13 @@ from pathlib import Path
 from typing import Any
 
 from stackpress.bench import Bench, load_bench
-from stackpress.control.autotune import TuneResult, autotune
+from stackpress.control.autotune import TuneResult
 from stackpress.control.pid import Gains
 from stackpress.control.regulator import RegulatorSettings
 from stackpress.protocols.load import parse_protocol_text
 from stackpress.sample import Sample
 from stackpress.session import Session
+from stackpress.tuning import autotune
 from stackpress.units import quantity
 
 BENCHES = ("sim-hydraulic", "sim-spring", "sim-servo")

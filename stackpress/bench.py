@@ -10,6 +10,7 @@ read the [cell], [fixture] and [load_cell] tables themselves.
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import math
 import re
@@ -28,6 +29,7 @@ from stackpress.protocols.load import check_against_bench
 from stackpress.units import UnitError, quantity
 
 if TYPE_CHECKING:
+    from stackpress.control.autotune import TuneResult
     from stackpress.drivers.connect import CheckResult
     from stackpress.protocols.steps import Protocol
     from stackpress.sims.world import SimWorld
@@ -305,3 +307,49 @@ def toml_value(value: Any) -> str:
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def write_tuned_bench(bench: Bench, result: TuneResult, path: Path) -> Path:
+    """A copy of the bench file with an auto-tune's proposed [regulator] gains (and stiffness, on a position
+    fixture), the rest of the file as written."""
+    if result.gains is None:
+        raise ValueError(f"no gains to write: {result.message}")
+    values = {"kp": f"{result.gains.kp:.4g}", "ki": f"{result.gains.ki:.4g}", "kd": f"{result.gains.kd:.4g}"}
+    if result.command_unit == "m" and math.isfinite(result.stiffness):
+        values["stiffness"] = f'"{result.stiffness / 1e12:.4g} MPa/um"'
+    stamp = datetime.date.today().isoformat()
+    note = (f"# kp, ki, kd{' and stiffness' if 'stiffness' in values else ''} from `stackpress tune` ({stamp}, "
+            f"{result.setpoint / 1e6:g} MPa, {result.period:g} s tick): Ku = {result.ultimate_gain:.4g}, "
+            f"Pu = {result.ultimate_period:.4g} s, {result.rule}")
+    text = set_regulator_keys(bench.text, values, note)
+    parse_bench(tomllib.loads(text), text=text, source=str(path), default_name=Path(path).stem)  # still a bench
+    Path(path).write_text(text)
+    return Path(path)
+
+
+_HEADER = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
+
+
+def set_regulator_keys(text: str, values: dict[str, str], note: str = "") -> str:
+    """The bench text with these [regulator] keys set (TOML values as text), the rest left as written."""
+    lines = text.splitlines()
+    headers = ((i, _HEADER.match(line)) for i, line in enumerate(lines))
+    start = next((i for i, m in headers if m and m.group(1).strip() == "regulator"), None)
+    if start is None:
+        block = ["", "[regulator]"] + ([note] if note else []) + [f"{k} = {v}" for k, v in values.items()]
+        return "\n".join(lines + block) + "\n"
+    end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
+    section = lines[start + 1:end]
+    remaining = dict(values)
+    for i, line in enumerate(section):
+        match = re.match(r"^\s*([A-Za-z_]+)\s*=", line)
+        if match and match.group(1) in remaining:
+            key = match.group(1)
+            section[i] = f"{key} = {remaining.pop(key)}"
+    while section and not section[-1].strip():
+        section.pop()
+    section += [f"{k} = {v}" for k, v in remaining.items()]
+    if note:
+        section.insert(0, note)
+    tail = lines[end:]
+    return "\n".join(lines[: start + 1] + section + ([""] if tail else []) + tail) + "\n"

@@ -174,7 +174,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from stackpress.control.autotune import TuneProgress, autotune, write_tuned_bench
+    from stackpress.bench import write_tuned_bench
+    from stackpress.control.autotune import TuneProgress
+    from stackpress.tuning import autotune
     from stackpress.units import quantity
 
     bench = load_bench(args.bench)

@@ -52,22 +52,18 @@ pressure ever leaves the window (once it has been reached), the tuner goes back 
 one that held the setpoint), reports the failure, and the run is aborted: the
 engine's cleanup puts the bench in its safe state (cycler off, actuator held).
 
-`autotune(bench, setpoint)` runs the whole thing and returns a `TuneResult`
-(for the command line and the GUI; `progress` is called as it goes);
-`write_tuned_bench` writes a copy of the bench file with the proposed gains.
+A tuning run is a Session with this tuner in the regulator's place:
+`stackpress.tuning.autotune(bench, setpoint)` runs it and returns a `TuneResult`
+(for the command line and the GUI); `stackpress.bench.write_tuned_bench` writes a
+copy of the bench file with the proposed gains.
 """
 
 from __future__ import annotations
 
-import datetime
 import itertools
 import math
-import re
-import tempfile
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackpress.control.feedforward import BacklashCompensator
@@ -79,7 +75,6 @@ from stackpress.sample import Sample
 
 if TYPE_CHECKING:
     from stackpress.bench import Bench
-    from stackpress.drivers.roles import Actuator
 
 _DEFAULTS = Limits(voltage_min=0.0, voltage_max=0.0)
 WINDOW = (_DEFAULTS.pressure_min, _DEFAULTS.pressure_max)  # Pa: the default window, the tuning run's interlocks'
@@ -500,18 +495,7 @@ def tyreus_luyben(ku: float, pu: float) -> Gains:
     return Gains(kp=kp, ki=kp / (2.2 * pu), kd=0.0)
 
 
-# --- a whole tuning run ----------------------------------------------------------------------
-
-
-def _protocol_text(setpoint: float, max_time: float) -> str:
-    return (
-        'name = "relay-autotune"\n'
-        "[limits]\n"
-        'voltage = ["0.01 V", "5 V"]\n'
-        'on_fault = "stop"\n'
-        "[[block]]\n"
-        f'steps = ["Hold pressure at {setpoint / 1e6:.6g} MPa", "Rest for {max_time:.0f} seconds"]\n'
-    )
+# --- what a tuning run may do ------------------------------------------------------------------
 
 
 def check_tunable(bench: Bench, setpoint: float, amplitude: float | None = None) -> None:
@@ -529,115 +513,3 @@ def check_tunable(bench: Bench, setpoint: float, amplitude: float | None = None)
             f"{setpoint / 1e6:g} MPa +- twice the relay's {a / 1e6:g} MPa leaves the safe window "
             f"{low / 1e6:g}..{high / 1e6:g} MPa"
         )
-
-
-def autotune(
-    bench: Bench,
-    setpoint: float = 10e6,
-    *,
-    amplitude: float | None = None,
-    seed: int = 0,
-    out: Path | None = None,
-    max_time: float = 600.0,
-    progress: Callable[[TuneProgress], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
-) -> TuneResult:
-    """Run a relay auto-tune on `bench` at `setpoint` Pa (a Session run); the identified loop and the proposal.
-
-    `amplitude` Pa: the target oscillation (default 2 % of the setpoint); `out`: keep the
-    tuning run's file there (default: a temporary one); `max_time` s: give up after this
-    long at rest; `progress` is called at each phase and relay cycle (from the thread that
-    runs this), `cancel` every tick (True ends the run: a GUI's Cancel button). Raises
-    TuneRefused before anything moves if the window does not allow it.
-    """
-    from stackpress.protocols.load import parse_protocol_text
-    from stackpress.session import Session
-
-    check_tunable(bench, setpoint, amplitude)
-    protocol = parse_protocol_text(_protocol_text(setpoint, max_time), "relay-autotune.toml")
-    box: dict[str, RelayTuner] = {}
-
-    def end_when_finished(_sample: Sample) -> None:  # the tuner has finished: end the run (cleanup holds)
-        tuner = box.get("tuner")
-        if tuner is None:
-            return
-        if not tuner.finished and cancel is not None and cancel():
-            tuner.stop("cancelled by the operator")
-        if tuner.finished:
-            session.abort("tuning finished" if tuner.ok else f"tuning failed: {tuner.message}")
-
-    def make_tuner(bench: Bench, actuator: Actuator) -> RelayTuner:
-        """The engine drives the tuner in the regulator's place."""
-        if not actuator.regulated:
-            raise TuneRefused(f"{bench.name}: the fixture ({actuator.name}) is not regulated; there is nothing to tune")
-        box["tuner"] = RelayTuner(
-            bench.gains,
-            bench.area,
-            actuator.command_range,
-            actuator.command_unit,
-            settings=bench.regulation,
-            window=WINDOW,
-            max_pressure=bench.max_pressure,
-            amplitude=amplitude,
-            progress=progress,
-        )
-        return box["tuner"]
-
-    with tempfile.TemporaryDirectory(prefix="stackpress-tune-") as scratch:
-        path = Path(out) if out is not None else Path(scratch) / "tune.sqlite"
-        session = Session(
-            protocol, bench, path, seed=seed, overwrite=out is None, on_sample=(end_when_finished,),
-            make_regulator=make_tuner,
-        )
-        tuner = box["tuner"]
-        state = session.run()
-        if not tuner.finished:
-            tuner.stop(f"no result within {max_time:g} s (run {state})")
-        return tuner.result(bench.name, bench.period, state, str(path) if out is not None else "")
-
-
-def write_tuned_bench(bench: Bench, result: TuneResult, path: Path) -> Path:
-    """A copy of the bench file with the proposed [regulator] gains (and stiffness, on a position fixture)."""
-    from stackpress.bench import parse_bench
-
-    if result.gains is None:
-        raise ValueError(f"no gains to write: {result.message}")
-    values = {"kp": f"{result.gains.kp:.4g}", "ki": f"{result.gains.ki:.4g}", "kd": f"{result.gains.kd:.4g}"}
-    if result.command_unit == "m" and math.isfinite(result.stiffness):
-        values["stiffness"] = f'"{result.stiffness / 1e12:.4g} MPa/um"'
-    stamp = datetime.date.today().isoformat()
-    note = (f"# kp, ki, kd{' and stiffness' if 'stiffness' in values else ''} from `stackpress tune` ({stamp}, "
-            f"{result.setpoint / 1e6:g} MPa, {result.period:g} s tick): Ku = {result.ultimate_gain:.4g}, "
-            f"Pu = {result.ultimate_period:.4g} s, {result.rule}")
-    text = set_regulator_keys(bench.text, values, note)
-    parse_bench(tomllib.loads(text), text=text, source=str(path), default_name=Path(path).stem)  # still a bench
-    Path(path).write_text(text)
-    return Path(path)
-
-
-_HEADER = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
-
-
-def set_regulator_keys(text: str, values: dict[str, str], note: str = "") -> str:
-    """The bench text with these [regulator] keys set (TOML values as text), the rest left as written."""
-    lines = text.splitlines()
-    headers = ((i, _HEADER.match(line)) for i, line in enumerate(lines))
-    start = next((i for i, m in headers if m and m.group(1).strip() == "regulator"), None)
-    if start is None:
-        block = ["", "[regulator]"] + ([note] if note else []) + [f"{k} = {v}" for k, v in values.items()]
-        return "\n".join(lines + block) + "\n"
-    end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
-    section = lines[start + 1:end]
-    remaining = dict(values)
-    for i, line in enumerate(section):
-        match = re.match(r"^\s*([A-Za-z_]+)\s*=", line)
-        if match and match.group(1) in remaining:
-            key = match.group(1)
-            section[i] = f"{key} = {remaining.pop(key)}"
-    while section and not section[-1].strip():
-        section.pop()
-    section += [f"{k} = {v}" for k, v in remaining.items()]
-    if note:
-        section.insert(0, note)
-    tail = lines[end:]
-    return "\n".join(lines[: start + 1] + section + ([""] if tail else []) + tail) + "\n"

@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench
-from stackpress.control.autotune import TuneRefused, autotune, check_tunable
+from stackpress.control.autotune import TuneRefused, check_tunable
 from stackpress.control.pid import Gains
 from stackpress.data.analysis import CYCLE_COLUMNS, cycle_table
 from stackpress.data.runfile import read_run
@@ -66,6 +66,7 @@ from stackpress.gui.worker import Job, RunWorker, TuneJob
 from stackpress.protocols.steps import Protocol
 from stackpress.sample import Event
 from stackpress.session import ResumeError, Session, recorded_setup
+from stackpress.tuning import autotune
 
 DEFAULT_PROTOCOL = "demo"
 DEFAULT_SPEED = 1000.0  # simulated seconds per wall second: the demo's 50 h in about 3 minutes

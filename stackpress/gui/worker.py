@@ -98,7 +98,7 @@ class RunWorker(Job):
 
 
 class TuneJob(Job):
-    """A relay auto-tune (`stackpress.control.autotune.autotune`, a session run of its own), cancellable.
+    """A relay auto-tune (`stackpress.tuning.autotune`, a session run of its own), cancellable.
 
     `progress` is the latest `TuneProgress` the tuner reported; `result` a `TuneResult`.
     """

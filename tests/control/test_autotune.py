@@ -10,20 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from stackpress.bench import load_bench
-from stackpress.control.autotune import (
-    RelayTuner,
-    TuneRefused,
-    autotune,
-    check_tunable,
-    set_regulator_keys,
-    tyreus_luyben,
-    write_tuned_bench,
-)
+from stackpress.bench import load_bench, set_regulator_keys, write_tuned_bench
+from stackpress.control.autotune import RelayTuner, TuneRefused, check_tunable, tyreus_luyben
 from stackpress.control.pid import Gains
 from stackpress.protocols.load import parse_protocol_text
 from stackpress.sample import Sample
 from stackpress.session import Session
+from stackpress.tuning import autotune
 from tests.helpers import C3_CYCLING
 
 AREA = 0.785e-4
