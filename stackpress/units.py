@@ -8,6 +8,7 @@ setting instead of surfacing as a wrong number hours into a run.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pint
@@ -22,18 +23,6 @@ class UnitError(ValueError):
     """A quantity that is malformed or has the wrong dimension."""
 
 
-def _parse(text: str, what: str) -> pint.Quantity:
-    match = _NUMBER_THEN_UNIT.match(text)
-    if not match or not match.group(2):
-        raise UnitError(f"{what}: {text!r} needs a number and a unit")
-    number, unit = match.groups()
-    unit = _BARE_POWER.sub(r"\1**\2", unit)  # "cm2" -> "cm**2"
-    try:
-        return ureg.Quantity(float(number), ureg.parse_units(unit))
-    except (pint.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
-        raise UnitError(f"{what}: unknown unit {match.group(2)!r} in {text!r}") from exc
-
-
 def quantity(text: str, unit: str, what: str) -> float:
     """The magnitude of `text` expressed in `unit`, or a UnitError naming `what`.
 
@@ -42,10 +31,27 @@ def quantity(text: str, unit: str, what: str) -> float:
     """
     if not isinstance(text, str):
         raise UnitError(f"{what}: {text!r} needs a unit, written as text like '1 {unit}'")
-    value = _parse(text, what)
+    try:
+        return _in(text, unit)
+    except UnitError as exc:
+        raise UnitError(f"{what}: {exc}") from exc.__cause__
+
+
+@functools.lru_cache(maxsize=4096)
+def _in(text: str, unit: str) -> float:
+    """`text` in `unit`; cached, since every simulated world and every bench parses the same few dozen
+    settings (pint takes ~0.3 ms a quantity; a sweep or the test suite builds hundreds of worlds)."""
+    match = _NUMBER_THEN_UNIT.match(text)
+    if not match or not match.group(2):
+        raise UnitError(f"{text!r} needs a number and a unit")
+    number, written = match.groups()
+    try:
+        value = ureg.Quantity(float(number), ureg.parse_units(_BARE_POWER.sub(r"\1**\2", written)))  # cm2 -> cm**2
+    except (pint.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
+        raise UnitError(f"unknown unit {written!r} in {text!r}") from exc
     target = ureg.parse_units(_BARE_POWER.sub(r"\1**\2", unit))
     if value.dimensionality != (1 * target).dimensionality:
-        raise UnitError(f"{what}: {text!r} is not a {describe(unit)} (expected units like {unit})")
+        raise UnitError(f"{text!r} is not a {describe(unit)} (expected units like {unit})")
     return float(value.to(target).magnitude)
 
 
