@@ -37,7 +37,7 @@ CREATE_TABLES = (
     "CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), t REAL, position TEXT)",
 )
 
-INSERT_SAMPLE = "INSERT INTO samples VALUES ({})".format(", ".join("?" * len(SAMPLE_FIELDS)))
+SAMPLE_ROW = "({})".format(", ".join("?" * len(SAMPLE_FIELDS)))  # one row's placeholders: "(?, ?, ...)"
 INSERT_EVENT = "INSERT INTO events VALUES (?, ?, ?, ?)"
 UPSERT_META = "INSERT OR REPLACE INTO meta VALUES (?, ?)"
 UPSERT_CHECKPOINT = "INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?)"
