@@ -11,9 +11,9 @@ CC 1C to 4.2 V, CV to C/50, rest 10 min, CC 1C to 2.5 V, rest 10 min.
   engine ticking the regulator (hydraulic fixture holding 10 MPa), the
   interlocks and the protocol runner, the recorder writing a run file (SQLite,
   WAL, synchronous=FULL) — on the bundled `sim-hydraulic` bench, three ways:
-  adaptive ticks (`[engine] period = "120 s"`, `min_period = "1 s"`: a tick
-  every 120 s, closing in on each step's end in halves down to 1 s, physics
-  sub-steps of at most 60 s, the regulator's ki cut to 0.005/s to match); fixed
+  adaptive ticks (`[engine] period = "240 s"`, `min_period = "1 s"`: a tick
+  every 240 s, closing in on each step's end in halves down to 1 s, physics
+  sub-steps of at most 60 s, the regulator's ki cut to 0.0025/s to match); fixed
   30 s ticks (ki 0.02/s); and, for reference and for the tolerance, as bundled
   (1 s ticks and sub-steps).
 - PyBaMM: `SPMe()` with its default parameters and the IDAKLU solver, model
@@ -21,8 +21,9 @@ CC 1C to 4.2 V, CV to C/50, rest 10 min, CC 1C to 2.5 V, rest 10 min.
 
 Repeats are interleaved (A, B, C, A, B, C, ...) so a noisy machine slows all of
 them alike; medians are reported. The tolerance lines compare each coarser
-run's per-cycle discharge capacities with the 1 s run's, and give the largest
-pressure error while cycling.
+run's per-cycle discharge capacities and its simulated time (the CV holds end
+on a current, which the coarser physics sub-steps reach a little sooner) with
+the 1 s run's, and give the largest pressure error after the first 10 minutes.
 
 `--profile` also says how much of a run is the simulator itself (the run's
 instrument calls replayed on a fresh world, so the engine, regulator, runner and
@@ -74,13 +75,14 @@ steps = ["Hold pressure at 10 MPa"]
 repeat = {CYCLES}
 steps = [{", ".join(f'"{step}"' for step in STEPS)}]
 """
-ADAPTIVE = {"engine": {"period": "120 s", "min_period": "1 s", "sim_step": "60 s"}, "regulator": {"ki": 0.005}}
+ADAPTIVE = {"engine": {"period": "240 s", "min_period": "1 s", "sim_step": "60 s"}, "regulator": {"ki": 0.0025}}
 FIXED = {"engine": {"period": "30 s", "sim_step": "30 s"}, "regulator": {"ki": 0.02}}
 SETPOINT = 10e6  # Pa
+SETTLE = 600.0  # s: the pressure error counts from then on (a 1 s tick engaging from zero overshoots for a tick)
 
 
 def adaptive_bench() -> Bench:
-    """The bundled sim-hydraulic bench, ticking every 120 s and closing in on each step's end down to 1 s."""
+    """The bundled sim-hydraulic bench, ticking every 240 s and closing in on each step's end down to 1 s."""
     return load_bench("sim-hydraulic").changed(ADAPTIVE, source="sim-hydraulic (adaptive ticks)")
 
 
@@ -92,7 +94,7 @@ def fixed_bench() -> Bench:
 class Results(NamedTuple):
     hours: float  # simulated
     capacities: list[float]  # Ah, per cycle, discharge
-    pressure_error: float  # Pa, the largest |P - setpoint| recorded once the pressure was first reached
+    pressure_error: float  # Pa, the largest |P - setpoint| recorded after the first SETTLE s (engaging from 0 is not)
 
 
 Run = Callable[[], Callable[[], Results]]  # the timed part; it returns the untimed read-back
@@ -108,10 +110,9 @@ def stackpress_run(bench: Bench, folder: Path) -> Run:
 
         def results() -> Results:
             samples = read_run(path).samples
-            error = (samples["pressure"] - SETPOINT).abs()
-            reached = int(np.argmax(samples["pressure"].to_numpy() >= SETPOINT))
+            error = (samples["pressure"] - SETPOINT).abs()[samples["t"] >= SETTLE]
             return Results(samples["t"].iloc[-1] / 3600, cycle_table(samples)["discharge_capacity_Ah"].tolist(),
-                           float(error.iloc[reached:].max()))
+                           float(error.max()))
 
         return results
 
@@ -277,14 +278,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.no_fine:
         truth = results[fine][0].results
-        print(f"\ntolerance, against 1 s ticks (largest pressure error there: {truth.pressure_error / 1e6:.3f} MPa):")
+        print(f"\ntolerance, against 1 s ticks (largest pressure error there after {SETTLE:g} s: "
+              f"{truth.pressure_error / 1e6:.3f} MPa):")
         for name in (adaptive, fixed):
             coarse = results[name][0].results
             deviation = max(abs(c - f) / f for c, f in zip(coarse.capacities, truth.capacities, strict=True))
             print(f"  {name}: per-cycle discharge capacity within {100 * deviation:.2f} % (cycle 1: "
                   f"{coarse.capacities[0] * 1e3:.4f} vs {truth.capacities[0] * 1e3:.4f} mAh; cycle {CYCLES}: "
-                  f"{coarse.capacities[-1] * 1e3:.4f} vs {truth.capacities[-1] * 1e3:.4f} mAh); largest pressure "
-                  f"error {coarse.pressure_error / 1e6:.3f} MPa")
+                  f"{coarse.capacities[-1] * 1e3:.4f} vs {truth.capacities[-1] * 1e3:.4f} mAh); simulated time "
+                  f"{100 * (coarse.hours / truth.hours - 1):+.2f} %; largest pressure error "
+                  f"{coarse.pressure_error / 1e6:.3f} MPa")
     print("\nwall - CPU is waiting, mostly for the run file's fsyncs: the recorder makes each event durable at once "
           "(51 step events here); on a busy disk they can cost more than the simulation.")
     if args.profile:
