@@ -1,12 +1,13 @@
 """Write a run to disk as it happens, so a crash or a power cut costs at most the last second.
 
 A run file is SQLite in WAL mode (layout in `schema.py`). The recorder keeps
-the rows it decided to record in memory and commits them in one `executemany`
-transaction at the first tick offered `commit_interval` seconds of *wall* time
-after the last commit (so what a kill loses is that interval and the tick in
-flight). Wall time comes from an injected function, never from the sample's
-`t`: in simulation the engine runs on a virtual clock where a week passes in a
-second, and durability is about real seconds. Commits use `synchronous=FULL`:
+the rows it decided to record in memory and commits them in one transaction
+(an INSERT of many rows per thousand) at the first tick offered
+`commit_interval` seconds of *wall* time after the last commit (so what a kill
+loses is that interval and the tick in flight). Wall time comes from an
+injected function, never from the sample's `t`: in simulation the engine runs
+on a virtual clock where a week passes in a second, and durability is about
+real seconds. Commits use `synchronous=FULL`:
 with WAL that is one fsync per commit, i.e. about one per second, which costs
 nothing measurable here and is what makes "a power cut loses at most the last
 second" true (`NORMAL` only syncs at checkpoints, so a power cut could lose
@@ -150,6 +151,7 @@ class Recorder:
         "_interval",
         "_last",
         "_not_before",
+        "_open_as",
         "_prev",
         "_prev_recorded",
         "_rows",
@@ -187,13 +189,20 @@ class Recorder:
         self._checkpoint: tuple[Sample, Mapping[str, Any]] | None = None  # not yet committed
         self._not_before = -math.inf  # the first sample must come after this t (a resumed run's last)
 
-        if resume_at is None:
-            self._db: sqlite3.Connection | None = self._create(meta, overwrite)
-        else:
-            self._db = self._reopen(meta, resume_at)
-        open_files.recording(self.path)
-        self._committed_at = wall()
-        self._writer = _Writer(self._db, self.path)
+        # Counted before the file is opened, until it is closed: no ADBC read of it meanwhile (see open_files).
+        self._open_as = open_files.opening(self.path)
+        try:
+            db = self._create(meta, overwrite) if resume_at is None else self._reopen(meta, resume_at)
+            try:
+                self._committed_at = wall()
+                self._writer = _Writer(db, self.path)
+            except BaseException:
+                db.close()
+                raise
+        except BaseException:
+            open_files.closed(self._open_as)
+            raise
+        self._db: sqlite3.Connection | None = db
 
     def _create(self, meta: Mapping[str, object] | None, overwrite: bool) -> sqlite3.Connection:
         if self.path.exists():
@@ -204,14 +213,18 @@ class Recorder:
             _remove_unused_run(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        _make_durable(db)
-        db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-        initial = {"schema_version": SCHEMA_VERSION, "software_version": __version__, **(meta or {})}
-        db.execute("BEGIN")
-        for statement in CREATE_TABLES:
-            db.execute(statement)
-        db.executemany(UPSERT_META, [(k, as_text(v)) for k, v in initial.items()])
-        db.execute("COMMIT")
+        try:
+            _make_durable(db)
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            initial = {"schema_version": SCHEMA_VERSION, "software_version": __version__, **(meta or {})}
+            db.execute("BEGIN")
+            for statement in CREATE_TABLES:
+                db.execute(statement)
+            db.executemany(UPSERT_META, [(k, as_text(v)) for k, v in initial.items()])
+            db.execute("COMMIT")
+        except BaseException:
+            db.close()  # not left open (and counted in open_files) until the garbage collector finds it
+            raise
         return db
 
     def _reopen(self, meta: Mapping[str, object] | None, resume_at: float) -> sqlite3.Connection:
@@ -352,7 +365,7 @@ class Recorder:
             # A viewer has it open: it stays in WAL mode, which is just as complete.
         self._db.close()
         self._db = None
-        open_files.released(self.path)
+        open_files.closed(self._open_as)
 
     def __enter__(self) -> Self:
         return self

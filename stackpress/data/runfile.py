@@ -11,9 +11,10 @@ through `sqlite3`), so when the ADBC SQLite driver (`adbc-driver-sqlite`) is
 installed they come through it instead, straight into Arrow columns: about 4x
 faster (`bench/recorder.py`). Without it, the numeric columns come in batches
 of rows into one float64 array (step and cycle are exact in it), never as one
-list of a million row tuples. Never for a file this process is recording, nor
-while this reader's own `sqlite3` connection is open (see open_files: two copies
-of SQLite in one process break each other's locks).
+list of a million row tuples. The driver reads only while no `sqlite3`
+connection of this process has the file open (a recorder's, this reader's own,
+another thread's): two copies of SQLite in one process break each other's locks
+(see open_files).
 """
 
 from __future__ import annotations
@@ -99,9 +100,9 @@ def read_run(path: str | Path) -> Run:
     with _open(path) as (db, meta, path):
         db.execute("BEGIN")  # one snapshot: meta, samples and events agree even while the recorder writes
         last_rowid = db.execute("SELECT max(rowid) FROM samples").fetchone()[0] or 0
-        # The fast path reads after this connection is closed (rows are only ever appended, so the rows up
-        # to last_rowid are this snapshot's), and never a file this process records (see open_files).
-        arrow = adbc is not None and last_rowid > 0 and not open_files.recorded_here(path)
+        # The fast path reads after this connection is closed: rows are only ever appended, so the rows up
+        # to last_rowid are this snapshot's.
+        arrow = adbc is not None and last_rowid > 0
         samples = None if arrow else _read_samples_sqlite3(db, last_rowid)
         events = pd.DataFrame.from_records(
             db.execute("SELECT t, kind, message, data FROM events ORDER BY rowid").fetchall(),
@@ -109,7 +110,12 @@ def read_run(path: str | Path) -> Run:
         ).astype({"t": "float64"})
         db.execute("COMMIT")
     if samples is None:
-        samples = _read_samples_arrow(path, last_rowid)
+        with open_files.adbc_read(path) as free:
+            if free:
+                samples = _read_samples_arrow(path, last_rowid)
+    if samples is None:  # a recorder of this process, or a reader in another thread, has the file open
+        with _open(path) as (db, _, _):
+            samples = _read_samples_sqlite3(db, last_rowid)
     events["data"] = [json.loads(d) for d in events["data"]]
     return Run(path=path, meta=meta, samples=samples.astype(SAMPLE_DTYPES), events=events)
 
@@ -147,9 +153,10 @@ def _open(path: str | Path) -> Iterator[tuple[sqlite3.Connection, dict[str, str]
     if not path.is_file():
         raise FileNotFoundError(f"no run file at {path}")
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-        with closing(db):
-            yield db, check_run_file(db, path), path
+        with open_files.sqlite3_connection(path):  # never while the ADBC driver reads it (see open_files)
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            with closing(db):
+                yield db, check_run_file(db, path), path
     except sqlite3.DatabaseError as exc:
         raise NotARunError(f"{path} is not a readable stackpress run file: {exc}") from exc
 

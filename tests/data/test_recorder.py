@@ -229,3 +229,24 @@ def test_a_stalled_disk_does_not_stall_the_caller_and_loses_nothing(tmp_path):
     assert run.samples["t"].tolist() == [float(t) for t in range(50)]
     assert run.events["message"].tolist() == ["while the disk was busy"]
     recorder.close()
+
+
+def test_a_recorder_that_fails_to_start_leaves_its_file_closed(tmp_path, monkeypatch):
+    """Nothing of it stays open, nor counted in open_files (which would keep readers off the fast path)."""
+    from stackpress.data import runfile
+
+    path = tmp_path / "run.sqlite"
+
+    def broken_wall() -> float:
+        raise OSError("no clock")
+
+    with pytest.raises(OSError, match="no clock"):
+        Recorder(path, wall=broken_wall)
+    Recorder(path, overwrite=True).close()  # no connection of the failed one is left to refuse it
+    if runfile.adbc is not None:
+        arrow = []
+        read_arrow = runfile._read_samples_arrow
+        monkeypatch.setattr(runfile, "_read_samples_arrow", lambda *args: arrow.append(args) or read_arrow(*args))
+        with Recorder(path, overwrite=True) as recorder:
+            recorder.sample(make_sample(t=0.0))
+        assert len(read_run(path).samples) == 1 and arrow  # through ADBC: nothing of this process has it open

@@ -132,3 +132,69 @@ def test_a_run_can_be_read_in_the_process_that_records_it(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     counts = [int(line) for line in done.stdout.split()]
     assert counts == sorted(counts) and counts[-1] == 2000  # each read sees what was committed, none lost
+
+
+CRASHED_RUN = """
+import os
+import sys
+from stackpress.data import Recorder, RecordingPolicy
+from tests.data.fakes import make_sample
+
+recorder = Recorder(sys.argv[1], policy=RecordingPolicy(interval=0.0), commit_interval=3600.0)
+for i in range(2000):
+    recorder.sample(make_sample(t=float(i)))
+recorder.flush()
+os._exit(0)  # killed: the run stays in WAL mode, its -wal and -shm beside it
+"""
+
+READ_IN_TWO_THREADS = """
+import sys
+import threading
+from stackpress.data import last_sample_time, read_run
+
+path, done = sys.argv[1], threading.Event()
+def peek():
+    while not done.is_set():
+        assert last_sample_time(path) == 1999.0
+peeking = threading.Thread(target=peek)
+peeking.start()
+try:
+    for _ in range(40):
+        assert len(read_run(path).samples) == 2000
+finally:
+    done.set()
+    peeking.join()
+"""
+
+
+def test_a_run_can_be_read_in_two_threads_of_one_process(tmp_path):
+    """A reader in another thread (the GUI's analysis) has its own `sqlite3` connection open: the ADBC driver's
+    copy of SQLite reset the WAL index of a crashed run under it, SIGBUS (see open_files). In subprocesses."""
+    if runfile.adbc is None:
+        pytest.skip("adbc-driver-sqlite is not installed: there is only one SQLite in the process")
+    path, root = tmp_path / "run.sqlite", Path(__file__).parents[2]
+    subprocess.run([sys.executable, "-c", CRASHED_RUN, str(path)], check=True, cwd=root, timeout=120)
+    assert (tmp_path / "run.sqlite-wal").exists()
+    done = subprocess.run([sys.executable, "-c", READ_IN_TWO_THREADS, str(path)], capture_output=True, text=True,
+                          cwd=root, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_run_recorded_under_a_relative_path_reads_fast_once_closed_whatever_the_directory(
+    tmp_path, monkeypatch
+):
+    """The recorder counts its file in open_files by its resolved path, and uncounts that same path on close
+    even after a chdir: else its file would read through `sqlite3` for good."""
+    if runfile.adbc is None:
+        pytest.skip("adbc-driver-sqlite is not installed")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    recorder = Recorder("run.sqlite")
+    recorder.sample(make_sample(t=0.0))
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    recorder.close()
+    arrow = []
+    read_arrow = runfile._read_samples_arrow
+    monkeypatch.setattr(runfile, "_read_samples_arrow", lambda *args: arrow.append(args) or read_arrow(*args))
+    assert len(read_run(tmp_path / "run.sqlite").samples) == 1
+    assert arrow  # through ADBC: nothing of this process has the file open
