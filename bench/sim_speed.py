@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="runs of each, interleaved (default 5)")
     parser.add_argument("--no-fine", action="store_true", help="skip the bundled 1 s bench (and the tolerance)")
     parser.add_argument("--profile", action="store_true",
-                        help="also profile one stackpress run at 30 s, and time its simulator alone")
+                        help="also profile one stackpress run with adaptive ticks, and time its simulator alone")
     args = parser.parse_args(argv)
 
     try:

@@ -33,3 +33,13 @@ def test_bad_quantities_name_the_setting_and_the_problem(text, message):
     with pytest.raises(UnitError, match="setpoint") as error:
         quantity(text, "Pa", "setpoint")
     assert message in str(error.value)
+
+
+def test_a_text_parsed_before_is_checked_again_for_each_setting_and_unit():
+    # the parsing is cached per (text, unit): each caller still gets its own unit and its own setting's name
+    assert quantity("1 h", "s", "a") == 3600.0
+    with pytest.raises(UnitError, match=r"^b: '1 h' is not a pressure"):
+        quantity("1 h", "Pa", "b")
+    for what in ("c", "d"):
+        with pytest.raises(UnitError, match=f"^{what}: unknown unit 'MPx'"):
+            quantity("1 MPx", "Pa", what)

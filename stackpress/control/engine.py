@@ -237,7 +237,7 @@ class Engine:
         if self.min_period >= self.period or self.state != "running":
             return regular
         due = self.runner.due()
-        return regular if due >= regular else max(due, deadline + self.min_period)
+        return max(due, deadline + self.min_period) if due < regular else regular  # (a NaN is not sooner)
 
     def tick(self) -> None:
         t = self.clock.now()

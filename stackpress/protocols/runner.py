@@ -48,6 +48,7 @@ from stackpress.protocols.parse import parse_step
 from stackpress.protocols.script import Measured
 from stackpress.protocols.steps import (
     INSTANT_STEPS,
+    TIME_TOLERANCE,
     Block,
     CurrentStep,
     End,
@@ -138,6 +139,7 @@ class Runner:
         self._last_charge = 0.0  # the cycler's charge counter on the last sample; it starts at 0 with the run
         self._last: Sample | None = None  # the last sample seen
         self._before: Sample | None = None  # the one before it
+        self._resumed_at = -math.inf  # s: the last resume; samples before it do not extrapolate (see `due`)
         self._recording = protocol.record
         self._progress = Progress(capacity=capacity, area=area)
         self._last_recorded: Sample | None = None
@@ -178,6 +180,7 @@ class Runner:
         paused_for = max(t - self._paused_at, 0.0)
         self.paused_time += paused_for
         self._paused_at = None
+        self._resumed_at = t
         active = self._active
         if self.finished or active is None:
             return []
@@ -231,8 +234,9 @@ class Runner:
             due = min(stable, started + step.timeout)
         elif isinstance(step, PulseStep) and active.phase == "relax":
             return started + step.relax
-        # the sample read on the tick a phase began was read before its command: it does not extrapolate
-        extrapolate = before is not None and started < before.t < last.t
+        # the sample read on the tick a phase began was read before its command, and one read before a resume
+        # before the cycler rested and was commanded again: neither extrapolates
+        extrapolate = before is not None and max(started, self._resumed_at) < before.t < last.t
         for end in active.ends:
             if end.kind == "time":
                 due = min(due, started + end.value)
@@ -324,7 +328,7 @@ class Runner:
             active.pulses += 1
             self._new_phase(active, "relax", t)
             return [Rest()]
-        if self._progress.elapsed < step.relax:
+        if self._progress.elapsed < step.relax - TIME_TOLERANCE:
             return []
         if active.reached_limit:
             return self._advance(t)
@@ -335,7 +339,7 @@ class Runner:
         if active.ramp_duration is None:
             start = self.pressure_before if self.pressure_before is not None else sample.pressure
             active.ramp_duration = abs(active.step.setpoint - start) / active.step.rate
-        return self._advance(sample.t) if self._progress.elapsed >= active.ramp_duration else []
+        return self._advance(sample.t) if self._progress.elapsed >= active.ramp_duration - TIME_TOLERANCE else []
 
     def _tick_wait(self, active: _Active, sample: Sample) -> list[Command]:
         step, t = active.step, sample.t
@@ -343,11 +347,11 @@ class Runner:
         if abs(sample.pressure - target) <= step.band:
             if active.stable_since is None:
                 active.stable_since = t
-            if t - active.stable_since >= step.duration:
+            if t - active.stable_since >= step.duration - TIME_TOLERANCE:
                 return self._advance(t)
         else:
             active.stable_since = None
-        if self._progress.elapsed >= step.timeout:
+        if self._progress.elapsed >= step.timeout - TIME_TOLERANCE:
             self._emit(t, "warning", f"{step.where}: the pressure did not stay within {step.band / 1e6:g} MPa of "
                        f"{target / 1e6:g} MPa for {step.duration:g} s within {step.timeout:g} s; going on",
                        {"step": self.step_count, "pressure": sample.pressure, "setpoint": target})
@@ -464,6 +468,8 @@ class Runner:
             return [ReleasePressure()]
         if isinstance(step, RampStep):
             self.pressure_setpoint = step.setpoint
+            if self.pressure_before is not None:  # its length is known now (`due`); else from its first sample
+                active.ramp_duration = abs(step.setpoint - self.pressure_before) / step.rate
             return [HoldPressure(step.setpoint, step.rate), Rest()]
         return self._electrical(active)
 

@@ -33,7 +33,8 @@ EndKind = Literal[
 ]
 
 VOLTAGE_TOLERANCE = 1e-3  # V: a compliance limit counts as reached within 1 mV
-TIME_TOLERANCE = 1e-6  # s: a time end is met within this, so a tick scheduled at it meets it whatever the rounding
+TIME_TOLERANCE = 1e-6  # s: a time end (and a ramp's, a wait's, a GITT relaxation's length) is met within this,
+# so a tick scheduled at it (`Runner.due`) meets it whatever the rounding
 _RISING = frozenset({"voltage_above", "capacity", "pressure_above", "thickness_above"})
 
 

@@ -512,3 +512,57 @@ def test_due_extrapolates_a_capacity_end_from_the_charge_counter():
         runner.update(dataclasses.replace(at(t, voltage=3.7, current=amps), charge=amps * t))
     crossing = 3.6 / amps  # 1 mAh at 1C (2.4 mA)
     assert runner.due() == pytest.approx(20.0 + 0.5 * (crossing - 20.0))
+
+
+START = 3811.4  # s: a step begun then and lasting 3.104 s ends at a time 3.104 s on only by rounding short
+
+
+@pytest.mark.parametrize(
+    ("steps", "pressure"),
+    [
+        (["Hold pressure at 10 MPa", "Ramp pressure to 13.104 MPa at 1 MPa/s"], 10e6),
+        (["Hold pressure at 10 MPa", "Wait until pressure is stable within 0.1 MPa for 3.104 s or for 1 hour"], 10e6),
+        (["Hold pressure at 10 MPa", "Wait until pressure is stable within 0.1 MPa for 1 s or for 3.104 s"], 12e6),
+    ],
+    ids=["a ramp", "a wait for a stable pressure", "a wait's time limit"],
+)
+def test_due_is_the_end_of_a_pressure_step_and_a_sample_then_ends_it_whatever_the_rounding(steps, pressure):
+    assert (START + 3.104) - START < 3.104
+    runner, _ = make(from_text(f"steps = {json.dumps(['Rest for 3811.4 s', *steps])}"))
+    runner.start(0.0)
+    runner.update(tick(START, pressure=pressure))  # the rest ends, the pressure step begins
+    runner.update(tick(START, pressure=pressure))
+    assert runner.due() == START + 3.104
+    assert runner.update(tick(runner.due(), pressure=pressure)) == [Rest()] and runner.finished
+
+
+def test_due_is_a_ramps_end_from_the_tick_it_begins_on_when_the_setpoint_before_it_is_known():
+    runner, _ = make(from_text('steps = ["Hold pressure at 10 MPa", "Rest for 100 s", "Ramp pressure to 11 MPa at '
+                               '1 MPa/min"]'))
+    runner.start(0.0)
+    runner.update(tick(100.0))  # the rest ends, the ramp begins: its next tick is its end, not a period on
+    assert runner.due() == 160.0
+
+
+def test_due_is_a_gitt_relaxations_end_and_a_sample_then_ends_it_whatever_the_rounding():
+    runner, _ = make(from_text('steps = ["Rest for 3751.4 s", "Discharge pulses at 1 mA for 60 s with 3.104 s rests '
+                               'until 3.0 V"]'))
+    runner.start(0.0)
+    runner.update(tick(3751.4))
+    assert runner.update(tick(START, voltage=3.5, current=-1e-3)) == [Rest()]  # the pulse ends, the relaxation begins
+    runner.update(tick(START + 1.0))
+    assert runner.due() == START + 3.104
+    assert runner.update(tick(runner.due())) == [ApplyCurrent(pytest.approx(-1e-3), 3.0)]  # the next pulse
+
+
+def test_due_does_not_extrapolate_from_a_sample_read_before_a_resume():
+    runner, _ = make(protocol((1, [charge(1, 4.2)])))
+    runner.start(0.0)
+    runner.update(at(100.0, voltage=4.0, current=2.4e-3))
+    runner.update(at(110.0, voltage=4.1, current=2.4e-3))
+    runner.pause(115.0)
+    runner.resume(120.0)  # the cycler rested meanwhile: the voltage relaxed, and jumps back with the current
+    runner.update(at(121.0, voltage=4.12, current=2.4e-3))
+    assert runner.due() == math.inf  # one sample since the resume: nothing to extrapolate from
+    runner.update(at(122.0, voltage=4.13, current=2.4e-3))
+    assert runner.due() == pytest.approx(122.0 + 0.5 * (4.199 - 4.13) / 0.01)
