@@ -162,9 +162,7 @@ class Session:
             runner = Runner(protocol, **runner_settings)
         else:
             try:
-                runner, self._first = Runner.restore(
-                    protocol, restore, clock.now(), counter=instruments.cycler.read().charge, **runner_settings
-                )
+                runner, self._first = Runner.restore(protocol, restore, clock.now(), **runner_settings)
             except ValueError as exc:
                 self.recorder.close()
                 raise ResumeError(f"{self.path}: {exc}") from exc

@@ -137,6 +137,7 @@ class Runner:
         self.pressure_before: float | None = None  # Pa, the setpoint before the current step (a ramp's start)
         self.cycle_capacities: dict[int, list[float]] = {}  # cycle -> [charge, discharge] C
         self._last_charge = 0.0  # the cycler's charge counter on the last sample; it starts at 0 with the run
+        self._counter_known = True  # False after a restore, until a sample says where the counter stands
         self._last: Sample | None = None  # the last sample seen
         self._before: Sample | None = None  # the one before it
         self._resumed_at = -math.inf  # s: the last resume; samples before it do not extrapolate (see `due`)
@@ -529,6 +530,12 @@ class Runner:
         charge = sample.charge
         if not math.isfinite(charge):
             return  # the cycler did not answer: the next reading counts the charge since the last one
+        if not self._counter_known:  # restored: the counter goes on from here (a restarted driver counts from 0)
+            self._counter_known = True
+            if self._active is not None:
+                self._active.charge0 += charge - self._last_charge
+            self._last_charge = charge
+            return
         delta, self._last_charge = charge - self._last_charge, charge
         if delta:
             totals = self.cycle_capacities.setdefault(self.cycle_count, [0.0, 0.0])
@@ -580,12 +587,12 @@ class Runner:
         area: float,
         current_limit: float,
         on_event: Callable[[Event], None],
-        counter: float = 0.0,
     ) -> tuple[Runner, list[Command]]:
         """A runner that goes on from `position` (from `position()`) at time `t`, and the commands that put
         its pressure setpoint and its current step back in force. The step's clock and charge carry on
-        from what they were; the gap is recorded as an event. `counter` is the cycler's charge counter
-        now (a restarted cycler driver counts from 0)."""
+        from what they were; the gap is recorded as an event. The cycler's charge counter is taken up from
+        the first sample with one (a restarted cycler driver counts from 0), so restoring reads nothing:
+        only the engine talks to the instruments."""
         if protocol.script is not None:
             raise ValueError(f"{protocol.source}: a script protocol cannot be restored: a generator's place is "
                              "not data; start it again")
@@ -603,7 +610,7 @@ class Runner:
         runner.pressure_before = position["pressure_before"]
         runner.cycle_capacities = {int(cycle): list(totals) for cycle, totals in position["cycle_capacities"].items()}
         runner.paused_time = position["paused_time"]
-        runner._last_charge = counter
+        runner._counter_known = False
         commands: list[Command] = []
         if runner.pressure_setpoint is not None:
             commands.append(HoldPressure(runner.pressure_setpoint))
@@ -612,7 +619,7 @@ class Runner:
         frame = runner._frames[-1]
         step = frame.block.steps[frame.index]
         active = _Active(
-            step, position["phase"], t - position["elapsed"], charge0=counter - position["step_charge"],
+            step, position["phase"], t - position["elapsed"], charge0=-position["step_charge"],
             pulses=position["pulses"], reached_limit=position["reached_limit"],
             ramp_duration=position["ramp_duration"],
             stable_since=None if position["stable_for"] is None else t - position["stable_for"],
