@@ -29,7 +29,6 @@ def _protocol_text(setpoint: float, max_time: float) -> str:
     )
 
 
-
 def autotune(
     bench: Bench,
     setpoint: float = 10e6,

@@ -53,10 +53,6 @@ class SwellingEstimator:
         self._last_gap = math.nan
         self._last_charge = math.nan
 
-    @property
-    def known(self) -> bool:
-        return self._sqq > 0.0
-
     def restart(self) -> None:
         """Forget what was learned: after a pause it may come from the fault (a drifting load cell
         that still read "in contact" while the actuator backed away)."""
@@ -173,7 +169,6 @@ class BacklashCompensator:
         self.threshold = backlash / 200.0 if threshold is None else threshold
         self.sticky = sticky
         self.direction = 1  # engaged advancing: how a screw first comes to load a stack
-        self.flipped = False  # on the last update
         self._extreme = math.nan
 
     def base_of(self, command: float) -> float:
@@ -190,12 +185,10 @@ class BacklashCompensator:
     def start(self, base: float, direction: int) -> None:
         """Start from the platen at `base`, the drive engaged in `direction`."""
         self.direction = direction
-        self.flipped = False
         self._extreme = base
 
     def update(self, base: float, expected: int = 0) -> float:
         """The motor command for a platen at `base`; `expected` +1 / -1: the way the motor should be going."""
-        self.flipped = False
         if self.backlash == 0.0:
             return base
         if math.isnan(self._extreme):
@@ -206,9 +199,9 @@ class BacklashCompensator:
             if base >= self._extreme:
                 self._extreme = base
             elif base < self._extreme - band:
-                self.direction, self._extreme, self.flipped = -1, base, True
+                self.direction, self._extreme = -1, base
         elif base <= self._extreme:
             self._extreme = base
         elif base > self._extreme + band:
-            self.direction, self._extreme, self.flipped = 1, base, True
+            self.direction, self._extreme = 1, base
         return base + 0.5 * self.direction * self.backlash

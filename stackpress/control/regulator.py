@@ -365,12 +365,12 @@ class PressureRegulator:
             self._lead = lead
             reference = expected
             ramping = ramping or lead != self.setpoint
-        expected = 0  # the way the feed-forward is moving the actuator (for the backlash)
+        heading = 0  # the way the feed-forward is moving the actuator (for the backlash)
         if self.settings.feedforward and math.isfinite(sample.current):
             swell = -swelling * sample.current * dt
             self._swelling_motion += swell
             move += swell
-            expected = (swell > 0) - (swell < 0)
+            heading = (swell > 0) - (swell < 0)
         backlash = self._backlash
         # Where the platen is: the motor's readback through the lost motion (a play operator).
         half = 0.5 * backlash.backlash
@@ -395,7 +395,7 @@ class PressureRegulator:
             reach = abs(reference - measured) / stiffness + abs(move) + backlash.backlash
             base = self._pi.limit(sample.actuator - reach, sample.actuator + reach)
         low, high = self.command_range
-        command = min(max(backlash.update(base, expected), low), high)
+        command = min(max(backlash.update(base, heading), low), high)
         if estimator is not None:
             valid = sample.pressure >= STIFFNESS_VALID * self.setpoint
             estimator.update(platen, sample.pressure, self._swelling_motion, dt, valid)
