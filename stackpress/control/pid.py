@@ -29,6 +29,11 @@ class Gains:
     ki: float  # output per unit error per second
     kd: float = 0.0  # output per unit error rate (s)
 
+    @property
+    def usable(self) -> bool:
+        """Finite, kp above zero, ki and kd not negative: what a loop can run on (an operator's or a tune's)."""
+        return all(math.isfinite(v) and v >= 0 for v in (self.kp, self.ki, self.kd)) and self.kp > 0
+
 
 def _clamp(value: float, low: float, high: float) -> float:
     """min(max(value, low), high), without the two builtin calls: the loop runs it twice a tick."""

@@ -260,8 +260,7 @@ class PressureRegulator:
 
     def retune(self, gains: Gains) -> None:
         """New gains from the next update on (the operator's, or an auto-tune's); the integral carries over."""
-        values = (gains.kp, gains.ki, gains.kd)
-        if not (all(math.isfinite(v) and v >= 0 for v in values) and gains.kp > 0):
+        if not gains.usable:
             raise ValueError(f"gains must be finite, kp above zero and ki, kd not negative: {gains}")
         self.gains = gains
         (self._pi if self._position else self._pid).gains = gains

@@ -172,7 +172,7 @@ class RegulatorPanel(QGroupBox):
                 self.refusal.setText(f"gains: {name} = {edit.text()!r} is not a number")
                 return
         gains = Gains(**values)
-        if not (all(math.isfinite(v) and v >= 0 for v in values.values()) and gains.kp > 0):
+        if not gains.usable:
             self.refusal.setText(f"gains: kp must be above zero and ki, kd not negative ({format_gains(gains, None)})")
             return
         self.refusal.clear()
