@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import signal
 import sys
 import time
@@ -62,11 +61,12 @@ class Progress:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from stackpress.data.recorder import new_run_path
     from stackpress.session import Session
 
     protocol = load_protocol(args.protocol)
     bench = load_bench(args.bench)
-    out = Path(args.out) if args.out else _default_run_path(protocol.name)
+    out = Path(args.out) if args.out else new_run_path(Path("runs"), protocol.name)
     progress = Progress(sys.stdout)
     session = Session(
         protocol, bench, out, seed=args.seed, overwrite=args.overwrite,
@@ -107,11 +107,6 @@ def _readable(table: pd.DataFrame) -> pd.DataFrame:
     """The cycle table with capacities in mAh, the scale of a pellet cell, for the terminal."""
     in_ah = [c for c in table.columns if c.endswith("_Ah")]
     return table.assign(**{c: table[c] * 1e3 for c in in_ah}).rename(columns={c: c[:-3] + "_mAh" for c in in_ah})
-
-
-def _default_run_path(name: str) -> Path:
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{name}-{stamp}.sqlite"
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -107,6 +107,16 @@ class RecordingPolicy:
 DEFAULT_POLICY = RecordingPolicy()
 
 
+def new_run_path(folder: Path, name: str) -> Path:
+    """NAME-DATE-TIME.sqlite in `folder`, with -2, -3, ... if runs were started within the same second;
+    `folder` need not exist yet (the run's recorder makes it)."""
+    stem = f"{name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    path, n = folder / f"{stem}.sqlite", 2
+    while path.exists():
+        path, n = folder / f"{stem}-{n}.sqlite", n + 1
+    return path
+
+
 def as_text(value: object) -> str:
     """How a meta value is stored: strings verbatim, dates in ISO 8601, anything else as JSON."""
     if isinstance(value, str):

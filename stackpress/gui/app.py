@@ -22,7 +22,6 @@ in QSettings, i.e. the platform's config folder (~/.config/stackpress on Linux).
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import functools
 import signal
 import sys
@@ -49,6 +48,7 @@ from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench
 from stackpress.control.autotune import TuneRefused, check_tunable
 from stackpress.control.pid import Gains
 from stackpress.data.analysis import CYCLE_COLUMNS, cycle_table
+from stackpress.data.recorder import new_run_path
 from stackpress.data.runfile import read_run
 from stackpress.gui.live import COLUMNS, LiveBuffer, recorded_columns
 from stackpress.gui.monitor import monitor_protocol
@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
 
     def _start_session(self, protocol: Protocol, bench: Bench, *, monitoring: bool = False) -> Path:
         """Run `protocol` on `bench` as the live run, into a new file in the runs folder (returned)."""
-        path = _new_run_path(self.runs_dir, protocol.name)
+        path = new_run_path(self.runs_dir, protocol.name)
         buffer = LiveBuffer()
         clock = PacedClock(self.speed) if bench.simulated else None
         self.bench_panel.show_bench(bench)
@@ -373,7 +373,7 @@ class MainWindow(QMainWindow):
         except TuneRefused as exc:
             self.tune_panel.show_refusal(str(exc))
             return
-        out = _new_run_path(self.runs_dir, "autotune")
+        out = new_run_path(self.runs_dir, "autotune")
         self.tune_job = TuneJob(functools.partial(autotune, bench, setpoint, out=out))
         self.tune_panel.begin()
         self.tune_job.start()
@@ -667,16 +667,6 @@ class MainWindow(QMainWindow):
         layout = self.settings.value("layout")
         if layout is not None:
             self.live_split.restoreState(layout)
-
-
-def _new_run_path(folder: Path, name: str) -> Path:
-    """NAME-DATE-TIME.sqlite in `folder`, with -2, -3, ... if runs were started within the same second;
-    `folder` need not exist yet (the run's recorder makes it)."""
-    stem = f"{name}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
-    path, n = folder / f"{stem}.sqlite", 2
-    while path.exists():
-        path, n = folder / f"{stem}-{n}.sqlite", n + 1
-    return path
 
 
 def _cycle_table_of(path: Path, before: int | None = None) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pytest
 from stackpress import __version__
 from stackpress.clock import VirtualClock
 from stackpress.data import Recorder, RecordingPolicy, RunInProgressError, read_run
+from stackpress.data.recorder import new_run_path
 from stackpress.data.schema import SCHEMA_VERSION
 from stackpress.sample import Event
 from tests.data.fakes import make_sample
@@ -250,3 +251,12 @@ def test_a_recorder_that_fails_to_start_leaves_its_file_closed(tmp_path, monkeyp
         with Recorder(path, overwrite=True) as recorder:
             recorder.sample(make_sample(t=0.0))
         assert len(read_run(path).samples) == 1 and arrow  # through ADBC: nothing of this process has it open
+
+
+def test_a_new_run_path_never_names_an_existing_run(tmp_path):
+    """`stackpress run` and the window name a run NAME-DATE-TIME.sqlite; two started within a second differ."""
+    first = new_run_path(tmp_path / "runs", "demo")
+    assert first.parent == tmp_path / "runs" and re.fullmatch(r"demo-\d{8}-\d{6}\.sqlite", first.name)
+    Recorder(first).close()
+    second = new_run_path(tmp_path / "runs", "demo")
+    assert second != first and not second.exists()
