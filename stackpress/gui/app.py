@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from stackpress.bench import DEFAULT_BENCH, Bench, BenchError, load_bench
+from stackpress.clock import PacedClock
 from stackpress.control.autotune import TuneRefused, check_tunable
 from stackpress.control.pid import Gains
 from stackpress.data.analysis import CYCLE_COLUMNS, cycle_table
@@ -52,7 +53,6 @@ from stackpress.data.recorder import new_run_path
 from stackpress.data.runfile import read_run
 from stackpress.gui.live import COLUMNS, LiveBuffer, recorded_columns
 from stackpress.gui.monitor import monitor_protocol
-from stackpress.gui.pacing import PacedClock
 from stackpress.gui.panels.alarms import AlarmBanner, EventLog
 from stackpress.gui.panels.bench import BenchPanel
 from stackpress.gui.panels.cycles import CycleTable

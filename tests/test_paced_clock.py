@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from stackpress.gui.pacing import PacedClock
+from stackpress.clock import PacedClock
 
 
 def wall_seconds(action) -> float:
