@@ -156,10 +156,10 @@ def bundled_benches() -> dict[str, Path]:
     return bundled("stackpress", "benches")
 
 
-def load_bench(name_or_path: str | Path = DEFAULT_BENCH) -> Bench:
-    """Read a bench file, or a bundled bench by name."""
+def load_bench(name_or_path: str | Path = DEFAULT_BENCH, *, beside: Path | None = None) -> Bench:
+    """Read a bench file (looked for in `beside` first, if given: a sweep's folder), or a bundled bench by name."""
     try:
-        path = resolve(name_or_path, bundled_benches(), "bench").path
+        path = resolve(name_or_path, bundled_benches(), "bench", beside=beside).path
     except NotFound as exc:
         raise BenchError(str(exc)) from None
     text = path.read_text()

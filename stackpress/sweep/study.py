@@ -316,9 +316,8 @@ def _base_bench(raw: Any, path: Path, label: str, problems: list[str]) -> Bench 
     if not isinstance(raw, str) or not raw.strip():
         problems.append(f'{label}: bench must be a bench file or bundled bench name, like bench = "sim-hydraulic"')
         return None
-    beside = path.parent / raw
     try:
-        bench = load_bench(beside if beside.is_file() else raw)
+        bench = load_bench(raw, beside=path.parent)
     except (BenchError, UnitError) as exc:
         problems.append(f"{label}: bench: {exc}")
         return None
